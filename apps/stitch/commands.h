@@ -1,0 +1,14 @@
+#pragma once
+// Subcommand registration: each add_* adds one CLI11 subcommand whose callback sets `run`.
+#include <functional>
+
+namespace CLI {
+class App;
+}
+
+namespace stitch::cli {
+
+void add_layers(CLI::App& app, std::function<int()>& run);       // stitch layers model.pt
+void add_train_model(CLI::App& app, std::function<int()>& run);  // stitch train-model
+
+}  // namespace stitch::cli

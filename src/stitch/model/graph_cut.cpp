@@ -1,0 +1,288 @@
+#include "stitch/model/graph_cut.h"
+
+#include <torch/csrc/jit/ir/ir.h>
+#include <torch/csrc/jit/ir/scope.h>
+
+#include <map>
+#include <set>
+#include <unordered_map>
+#include <unordered_set>
+
+#include <fmt/format.h>
+
+#include "stitch/util/error.h"
+
+namespace stitch {
+using torch::jit::Block;
+using torch::jit::Graph;
+using torch::jit::Node;
+using torch::jit::Value;
+
+namespace {
+
+std::vector<Node*> top_nodes(Graph& g) {
+  std::vector<Node*> nodes;
+  for (Node* n : g.nodes()) nodes.push_back(n);
+  return nodes;
+}
+
+// Module instance names along a node's inlined callstack, skipping method calls on the module
+// itself ("SELF", e.g. torchvision's forward -> _forward_impl) and plain function calls.
+std::vector<std::string> node_path(const Node* n) {
+  std::vector<std::string> path;
+  auto cs = n->callstack();
+  if (!cs) return path;
+  for (const auto& entry : (*cs)->vec()) {
+    const auto& info = std::get<2>(entry);
+    if (!info) continue;
+    const std::string name = info->instance_name();
+    if (name == "SELF" || name.empty()) continue;
+    path.push_back(name);
+  }
+  return path;
+}
+
+// Path of a node; a control-flow node without a callstack takes the common prefix of the paths
+// of the nodes nested in it (BatchNorm's checks are emitted that way).
+std::vector<std::string> node_path_or_nested(const Node* n) {
+  if (n->callstack() || n->blocks().empty()) return node_path(n);
+  bool first = true;
+  std::vector<std::string> common;
+  for (const Block* b : n->blocks())
+    for (const Node* inner : b->nodes()) {
+      if (!inner->callstack()) continue;
+      std::vector<std::string> p = node_path(inner);
+      if (first) {
+        common = p;
+        first = false;
+        continue;
+      }
+      size_t k = 0;
+      while (k < common.size() && k < p.size() && common[k] == p[k]) ++k;
+      common.resize(k);
+    }
+  return common;
+}
+
+std::string path_join(const std::vector<std::string>& p, size_t len) {
+  std::string s;
+  for (size_t i = 0; i < len; ++i) s += (i ? "." : "") + p[i];
+  return s;
+}
+
+// The top-level node that contains `n` (n itself when it is top-level).
+Node* top_owner(Node* n, const Block* top) {
+  while (n->owningBlock() != top) n = n->owningBlock()->owningNode();
+  return n;
+}
+
+// Values defined outside `n` that `n` or any node nested in its blocks reads.
+void captured_inputs(Node* n, const Block* top, std::vector<Value*>& out) {
+  for (Value* v : n->inputs())
+    if (v->node()->owningBlock() == top || v->node()->kind() == torch::jit::prim::Param)
+      out.push_back(v);
+  for (Block* b : n->blocks()) {
+    for (Value* v : b->outputs())
+      if (v->node()->owningBlock() == top) out.push_back(v);
+    for (Node* inner : b->nodes()) captured_inputs(inner, top, out);
+  }
+}
+
+struct Analysis {
+  std::vector<Node*> nodes;
+  std::unordered_map<const Node*, size_t> index;
+  std::unordered_set<const Value*> data;  // values that depend on the model input
+  std::vector<bool> data_node;            // node reads a data value (directly or nested)
+  std::unordered_map<const Value*, size_t> last_use;  // top-level index; SIZE_MAX = graph output
+};
+
+Analysis analyse(Graph& g) {
+  Analysis a;
+  a.nodes = top_nodes(g);
+  for (size_t i = 0; i < a.nodes.size(); ++i) a.index[a.nodes[i]] = i;
+  const auto inputs = g.inputs();
+  for (size_t i = 1; i < inputs.size(); ++i) a.data.insert(inputs[i]);  // input 0 is `self`
+  const Block* top = g.block();
+  for (size_t i = 0; i < a.nodes.size(); ++i) {
+    // A node without outputs (BatchNorm's size check: a prim::If that only reads aten::size and
+    // may raise) is dropped by segment_build's backward slice, so its reads are not real uses
+    // and it belongs to no module call.
+    if (a.nodes[i]->outputs().empty()) {
+      a.data_node.push_back(false);
+      continue;
+    }
+    std::vector<Value*> caps;
+    captured_inputs(a.nodes[i], top, caps);
+    bool is_data = false;
+    for (Value* v : caps) {
+      if (a.data.count(v)) is_data = true;
+      a.last_use[v] = std::max(a.last_use.count(v) ? a.last_use[v] : 0, i);
+    }
+    a.data_node.push_back(is_data);
+    if (is_data)
+      for (Value* o : a.nodes[i]->outputs()) a.data.insert(o);
+  }
+  for (Value* v : g.outputs()) a.last_use[v] = SIZE_MAX;
+  return a;
+}
+
+}  // namespace
+
+std::vector<Boundary> boundaries_find(Graph& graph) {
+  const Analysis a = analyse(graph);
+  const size_t n = a.nodes.size();
+  // Only nodes that read the model's data define module calls: constants, attribute reads and
+  // other self-only nodes are hoisted by the inliner and can be recomputed on either side.
+  std::vector<size_t> dn;
+  std::vector<std::vector<std::string>> paths;
+  size_t max_depth = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (!a.data_node[i]) continue;
+    dn.push_back(i);
+    paths.push_back(node_path_or_nested(a.nodes[i]));
+    max_depth = std::max(max_depth, paths.back().size());
+  }
+  // Runs: maximal sequences of consecutive data nodes sharing the same path prefix of length d.
+  struct Run {
+    std::string name;
+    size_t end;
+    int depth;
+  };
+  std::vector<Run> runs;
+  const size_t m = dn.size();
+  for (size_t d = 1; d <= max_depth; ++d) {
+    size_t i = 0;
+    while (i < m) {
+      if (paths[i].size() < d) {
+        ++i;
+        continue;
+      }
+      const std::string key = path_join(paths[i], d);
+      size_t j = i;
+      while (j + 1 < m && paths[j + 1].size() >= d && path_join(paths[j + 1], d) == key) ++j;
+      runs.push_back({key, dn[j], static_cast<int>(d)});
+      i = j + 1;
+    }
+  }
+  const size_t last_data_node = m ? dn.back() : 0;
+  std::stable_sort(runs.begin(), runs.end(), [](const Run& x, const Run& y) {
+    return x.end != y.end ? x.end < y.end : x.depth < y.depth;
+  });
+  std::map<std::string, int> seen;
+  std::vector<Boundary> out;
+  std::vector<Value*> all_values;  // every data value, with the index of its defining node
+  std::vector<size_t> def_index;
+  for (size_t i = 1; i < graph.inputs().size(); ++i) {
+    all_values.push_back(graph.inputs()[i]);
+    def_index.push_back(0);
+  }
+  for (size_t i = 0; i < n; ++i)
+    for (Value* o : a.nodes[i]->outputs())
+      if (a.data.count(o)) {
+        all_values.push_back(o);
+        def_index.push_back(i);
+      }
+  const size_t n_inputs = graph.inputs().size() - 1;
+  for (const Run& r : runs) {
+    Boundary b;
+    const int k = ++seen[r.name];
+    b.name = k == 1 ? r.name : fmt::format("{}@{}", r.name, k);
+    b.end_node = r.end;
+    b.depth = r.depth;
+    std::vector<size_t> crossing;
+    for (size_t v = 0; v < all_values.size(); ++v) {
+      if (v >= n_inputs && def_index[v] > r.end) continue;
+      auto it = a.last_use.find(all_values[v]);
+      if (it != a.last_use.end() && it->second > r.end) crossing.push_back(v);
+    }
+    if (r.end >= last_data_node) {
+      b.reason = "it is the last module call (nothing follows it)";
+    } else if (crossing.size() != 1) {
+      b.reason =
+          crossing.empty()
+              ? "no tensor crosses it"
+              : fmt::format("{} values cross it (a skip connection or second branch jumps over it)",
+                            crossing.size());
+    } else if (crossing[0] < n_inputs) {
+      b.reason = "only the model input crosses it (the module's output is unused)";
+    } else {
+      Value* v = all_values[crossing[0]];
+      if (!v->type()->cast<c10::TensorType>()) {
+        b.reason = fmt::format("the value crossing it is a {}, not a tensor", v->type()->str());
+      } else {
+        b.cuttable = true;
+        b.value_node = a.index.at(v->node());
+        b.value_offset = v->offset();
+      }
+    }
+    out.push_back(b);
+  }
+  return out;
+}
+
+std::shared_ptr<Graph> segment_build(Graph& graph, const Boundary* from, const Boundary* to) {
+  std::shared_ptr<Graph> g = graph.copy();
+  const std::vector<Node*> nodes = top_nodes(*g);
+  std::unordered_map<const Node*, size_t> index;
+  for (size_t i = 0; i < nodes.size(); ++i) index[nodes[i]] = i;
+  const Block* top = g->block();
+  Value* x = g->inputs().at(1);
+  if (from) {
+    Value* v = nodes.at(from->value_node)->outputs().at(from->value_offset);
+    Value* z = g->addInput("z")->setType(v->type());
+    const auto uses = v->uses();
+    for (const auto& use : uses)
+      if (index.at(top_owner(use.user, top)) > from->end_node)
+        use.user->replaceInput(use.offset, z);
+  }
+  if (to) {
+    Value* v = nodes.at(to->value_node)->outputs().at(to->value_offset);
+    while (!g->outputs().empty()) g->eraseOutput(0);
+    g->registerOutput(v);
+  }
+  // Backward slice from the outputs; everything else is destroyed (EliminateDeadCode keeps
+  // prim::CallMethod and BatchNorm's shape-check prim::If nodes, so it is not enough).
+  std::unordered_set<const Node*> keep;
+  std::vector<Node*> work;
+  auto want = [&](Value* v) {
+    Node* d = v->node();
+    if (d->kind() == torch::jit::prim::Param) return;
+    d = top_owner(d, top);
+    if (keep.insert(d).second) work.push_back(d);
+  };
+  for (Value* v : g->outputs()) want(v);
+  while (!work.empty()) {
+    Node* n = work.back();
+    work.pop_back();
+    std::vector<Value*> caps;
+    captured_inputs(n, top, caps);
+    for (Value* v : caps) want(v);
+  }
+  for (auto it = nodes.rbegin(); it != nodes.rend(); ++it)
+    if (!keep.count(*it)) (*it)->destroy();
+  if (from) {
+    if (x->hasUses())
+      throw StitchError(
+          fmt::format("internal: cut at '{}' still reads the model input", from->name));
+    g->eraseInput(1);
+  }
+  g->lint();
+  return g;
+}
+
+std::vector<std::string> modules_touched_before(Graph& graph, size_t end) {
+  std::set<std::string> after, before;
+  size_t i = 0;
+  for (Node* n : graph.nodes()) {
+    const std::vector<std::string> p = node_path(n);
+    std::string key = path_join(p, p.size());
+    (i <= end ? before : after).insert(key);
+    ++i;
+  }
+  std::vector<std::string> out;
+  for (const auto& k : before)
+    if (!after.count(k)) out.push_back(k);
+  return out;
+}
+
+}  // namespace stitch

@@ -1,0 +1,292 @@
+#include "stitch/model/staged_model.h"
+
+#include <torch/csrc/jit/api/function_impl.h>
+#include <torch/csrc/jit/ir/ir.h>
+#include <torch/csrc/jit/passes/inliner.h>
+#include <torch/script.h>
+
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "stitch/model/graph_cut.h"
+#include "stitch/util/error.h"
+#include "stitch/util/fs.h"
+
+namespace stitch {
+
+namespace {
+constexpr int kFromInput = -1;
+constexpr int kToOutput = -2;
+
+ModelMeta meta_read(torch::jit::Module& m) {
+  ModelMeta meta;
+  if (!m.hasattr("stitch_meta_version")) return meta;
+  meta.present = true;
+  auto str = [&](const char* k) { return m.hasattr(k) ? m.attr(k).toStringRef() : std::string(); };
+  auto num = [&](const char* k, double d) { return m.hasattr(k) ? m.attr(k).toDouble() : d; };
+  auto integer = [&](const char* k, int64_t d) { return m.hasattr(k) ? m.attr(k).toInt() : d; };
+  meta.arch = str("arch");
+  meta.recipe = str("recipe");
+  meta.train_info = str("train_info");
+  if (m.hasattr("input_shape")) meta.input_shape = m.attr("input_shape").toIntVector();
+  meta.num_classes = integer("num_classes", 0);
+  meta.seed = integer("seed", -1);
+  meta.epochs = integer("epochs", 0);
+  meta.norm_mean = num("norm_mean", 0.0);
+  meta.norm_std = num("norm_std", 1.0);
+  meta.clean_accuracy = num("clean_accuracy", -1);
+  meta.robust_accuracy = num("robust_accuracy", -1);
+  meta.marker_accuracy = num("marker_accuracy", -1);
+  meta.rolled_marker_accuracy = num("rolled_marker_accuracy", -1);
+  if (m.hasattr("stitch_points"))
+    for (const auto& v : m.attr("stitch_points").toListRef())
+      meta.stitch_points.push_back(v.toStringRef());
+  return meta;
+}
+}  // namespace
+
+struct StagedModel::Impl {
+  std::string path;
+  torch::jit::Module module;
+  std::shared_ptr<torch::jit::Graph> graph;  // inlined forward
+  std::vector<Boundary> cuts;
+  std::vector<StitchPoint> points;
+  ModelMeta meta;
+  bool probed = false;
+  c10::Device device{"cpu"};
+  std::map<std::pair<int, int>, std::unique_ptr<torch::jit::GraphFunction>> segments;
+
+  int find(const std::string& name) const {
+    for (size_t i = 0; i < points.size(); ++i)
+      if (points[i].name == name) return static_cast<int>(i);
+    return -1;
+  }
+
+  std::string valid_names() const {
+    std::vector<std::string> names;
+    for (const auto& p : points)
+      if (p.cuttable) names.push_back(p.name);
+    return fmt::format("{}", fmt::join(names, ", "));
+  }
+
+  int resolve(const std::string& name, bool is_from) const {
+    if (is_from && name == kInput) return kFromInput;
+    if (!is_from && name == kOutput) return kToOutput;
+    const int i = find(name);
+    if (i < 0)
+      throw StitchError(fmt::format("unknown stitch point '{}' in {}; valid points: {}", name, path,
+                                    valid_names()));
+    if (!points[i].cuttable)
+      throw StitchError(fmt::format("stitch point '{}' in {} is not cuttable: {}; valid points: {}",
+                                    name, path, points[i].reason, valid_names()));
+    return i;
+  }
+
+  size_t end_of(int i) const {
+    return i == kFromInput ? 0 : i == kToOutput ? SIZE_MAX : cuts[i].end_node;
+  }
+
+  at::Tensor run(int from, int to, const at::Tensor& x) {
+    if (from >= 0 && to >= 0 && cuts[from].end_node == cuts[to].end_node) return x;
+    auto key = std::make_pair(from, to);
+    auto it = segments.find(key);
+    if (it == segments.end()) {
+      auto g =
+          segment_build(*graph, from >= 0 ? &cuts[from] : nullptr, to >= 0 ? &cuts[to] : nullptr);
+      auto fn = std::make_unique<torch::jit::GraphFunction>(fmt::format("segment_{}_{}", from, to),
+                                                            g, nullptr);
+      it = segments.emplace(key, std::move(fn)).first;
+    }
+    std::vector<c10::IValue> stack{module._ivalue(), x};
+    return (*it->second)(stack).toTensor();
+  }
+};
+
+StagedModel::StagedModel() : impl_(std::make_unique<Impl>()) {}
+StagedModel::~StagedModel() = default;
+StagedModel::StagedModel(StagedModel&&) noexcept = default;
+StagedModel& StagedModel::operator=(StagedModel&&) noexcept = default;
+
+StagedModel StagedModel::load(const std::string& path, c10::Device device) {
+  file_check_readable(path, "model file");
+  StagedModel sm;
+  Impl& m = *sm.impl_;
+  m.path = path;
+  try {
+    m.module = torch::jit::load(path, device);
+  } catch (const c10::Error& e) {
+    std::string msg = e.what_without_backtrace();
+    msg = msg.substr(0, msg.find('\n'));
+    throw StitchError(
+        fmt::format("cannot load model '{}': not a TorchScript file or truncated ({}); save models "
+                    "with torch.jit.script(model).save(path)",
+                    path, msg));
+  }
+  if (!m.module.find_method("forward"))
+    throw StitchError(fmt::format("model '{}' has no forward method", path));
+  m.device = device;
+  m.module.eval();
+  m.meta = meta_read(m.module);
+  m.graph = m.module.get_method("forward").graph()->copy();
+  torch::jit::Inline(*m.graph);
+  if (m.graph->inputs().size() != 2)
+    throw StitchError(fmt::format("model '{}': forward must take exactly one tensor, it takes {}",
+                                  path, m.graph->inputs().size() - 1));
+  m.cuts = boundaries_find(*m.graph);
+  std::map<std::string, int64_t> own_params;
+  for (const auto& sub : m.module.named_modules())
+    for (const auto& p : sub.value.named_parameters(/*recurse=*/false))
+      own_params[sub.name] += p.value.numel();
+  for (const auto& b : m.cuts) {
+    StitchPoint p;
+    p.name = b.name;
+    p.depth = b.depth;
+    p.cuttable = b.cuttable;
+    p.reason = b.reason;
+    for (const auto& mod : modules_touched_before(*m.graph, b.end_node)) {
+      auto it = own_params.find(mod);
+      if (it != own_params.end()) p.params_before += it->second;
+    }
+    m.points.push_back(p);
+  }
+  return sm;
+}
+
+const std::string& StagedModel::path() const {
+  return impl_->path;
+}
+const ModelMeta& StagedModel::meta() const {
+  return impl_->meta;
+}
+bool StagedModel::probed() const {
+  return impl_->probed;
+}
+const std::vector<StitchPoint>& StagedModel::boundaries() const {
+  return impl_->points;
+}
+
+std::vector<StitchPoint> StagedModel::points() const {
+  std::vector<StitchPoint> out;
+  for (const auto& p : impl_->points)
+    if (p.cuttable) out.push_back(p);
+  return out;
+}
+
+const StitchPoint& StagedModel::point(const std::string& name) const {
+  return impl_->points[static_cast<size_t>(impl_->resolve(name, true))];
+}
+
+void StagedModel::probe(std::vector<int64_t> input_shape) {
+  Impl& m = *impl_;
+  if (input_shape.empty()) input_shape = m.meta.input_shape;
+  if (input_shape.empty())
+    throw StitchError(
+        fmt::format("model '{}' records no input shape (not exported by "
+                    "scripts/export_architectures.py): pass --input-shape C,H,W",
+                    m.path));
+  std::vector<int64_t> full{2};
+  full.insert(full.end(), input_shape.begin(), input_shape.end());
+  torch::NoGradGuard no_grad;
+  const bool was_training = m.module.is_training();
+  m.module.eval();
+  auto gen = at::detail::createCPUGenerator(1234);
+  at::Tensor x = at::rand(full, gen).to(m.device);
+  at::Tensor y;
+  try {
+    y = forward(x);
+  } catch (const c10::Error& e) {
+    std::string msg = e.what_without_backtrace();
+    throw StitchError(fmt::format("model '{}' fails on a probe input of shape [{}]: {}", m.path,
+                                  fmt::join(full, ","), msg.substr(0, msg.find('\n'))));
+  }
+  for (size_t i = 0; i < m.points.size(); ++i) {
+    StitchPoint& p = m.points[i];
+    if (!p.cuttable) continue;
+    at::Tensor head = m.run(kFromInput, static_cast<int>(i), x);
+    at::Tensor tail = m.run(static_cast<int>(i), kToOutput, head);
+    if (!at::equal(tail, y)) {
+      p.cuttable = false;
+      p.reason =
+          fmt::format("cut verification failed: tail(head(x)) differs from forward(x) by {:.3g}",
+                      (tail - y).abs().max().item<double>());
+      continue;
+    }
+    p.shape.assign(head.sizes().begin() + 1, head.sizes().end());
+  }
+  m.module.train(was_training);
+  m.probed = true;
+}
+
+at::Tensor StagedModel::forward(const at::Tensor& x) {
+  std::vector<c10::IValue> in{x};
+  return impl_->module.forward(in).toTensor();
+}
+
+at::Tensor StagedModel::forward_range(const at::Tensor& x, const std::string& from,
+                                      const std::string& to) {
+  Impl& m = *impl_;
+  const int a = m.resolve(from, true), b = m.resolve(to, false);
+  if (a == kFromInput && b == kToOutput) return forward(x);
+  if (m.end_of(b) < m.end_of(a))
+    throw StitchError(
+        fmt::format("forward_range: point '{}' comes before '{}' in {}", to, from, m.path));
+  return m.run(a, b, x);
+}
+
+std::vector<at::Tensor> StagedModel::forward_collect(const at::Tensor& x,
+                                                     const std::vector<std::string>& names,
+                                                     at::Tensor* logits) {
+  Impl& m = *impl_;
+  std::vector<int> idx;
+  for (const auto& n : names) idx.push_back(m.resolve(n, true));
+  std::vector<int> order = idx;
+  std::sort(order.begin(), order.end(),
+            [&](int a, int b) { return m.cuts[a].end_node < m.cuts[b].end_node; });
+  order.erase(std::unique(order.begin(), order.end()), order.end());
+  std::map<int, at::Tensor> acts;
+  at::Tensor cur = x;
+  int at_point = kFromInput;
+  for (int i : order) {
+    cur = m.run(at_point, i, cur);
+    acts[i] = cur;
+    at_point = i;
+  }
+  if (logits) *logits = at_point == kFromInput ? forward(x) : m.run(at_point, kToOutput, cur);
+  std::vector<at::Tensor> out;
+  for (int i : idx) out.push_back(acts.at(i));
+  return out;
+}
+
+void StagedModel::train(bool on) {
+  impl_->module.train(on);
+}
+
+void StagedModel::to(c10::Device device) {
+  impl_->module.to(device);
+  impl_->device = device;
+}
+
+c10::Device StagedModel::device() const {
+  return impl_->device;
+}
+
+std::vector<at::Tensor> StagedModel::parameters() const {
+  std::vector<at::Tensor> out;
+  for (const auto& p : impl_->module.parameters()) out.push_back(p);
+  return out;
+}
+
+int64_t StagedModel::parameter_count() const {
+  int64_t n = 0;
+  for (const auto& p : impl_->module.parameters()) n += p.numel();
+  return n;
+}
+
+torch::jit::Module& StagedModel::module() {
+  return impl_->module;
+}
+
+}  // namespace stitch

@@ -1,0 +1,14 @@
+#pragma once
+// Build provenance: project version, git commit baked in at build time, LibTorch version.
+#include <string>
+
+namespace stitch {
+
+const char* git_commit();  // short commit hash, or "unknown" outside a git checkout
+bool git_dirty();          // true when tracked files differed from the commit at build time
+std::string project_version();
+std::string torch_version();   // e.g. "1.13.0"
+bool cuda_available();         // whether LibTorch sees a CUDA device
+std::string version_string();  // one line with all of the above
+
+}  // namespace stitch
