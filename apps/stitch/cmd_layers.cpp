@@ -36,15 +36,25 @@ void add_layers(CLI::App& app, std::function<int()>& run) {
   auto model = std::make_shared<std::string>();
   auto shape = std::make_shared<std::string>();
   auto all = std::make_shared<bool>(false);
+  auto point = std::make_shared<std::string>();
   cmd->add_option("model", *model, "TorchScript model file (.pt)")->required();
   cmd->add_option(
       "--input-shape", *shape,
       "probe input shape without batch, e.g. 3,224,224 (default: from the model's metadata)");
   cmd->add_flag("--all", *all, "also list boundaries that cannot be cut, with the reason");
-  cmd->callback([&run, model, shape, all] {
-    run = [model, shape, all] {
+  cmd->add_option("--point", *point, "show only this point (error if unknown or not cuttable)");
+  cmd->callback([&run, model, shape, all, point] {
+    run = [model, shape, all, point] {
       StagedModel m = StagedModel::load(*model);
       m.probe(shape->empty() ? std::vector<int64_t>{} : shape_parse(*shape));
+      if (!point->empty()) {
+        const StitchPoint& p = m.point(*point);
+        std::printf("%-28s %-20s %12s\n", "point", "shape", "params_before");
+        std::printf("%-28s %-20s %12lld\n", p.name.c_str(),
+                    fmt::format("[{}]", fmt::join(p.shape, ",")).c_str(),
+                    static_cast<long long>(p.params_before));
+        return 0;
+      }
       std::printf("%-28s %-20s %12s  %s\n", "point", "shape", "params_before", *all ? "note" : "");
       int n_cut = 0, n_not = 0;
       for (const auto& p : m.boundaries()) {

@@ -197,8 +197,11 @@ void StagedModel::probe(std::vector<int64_t> input_shape) {
   at::Tensor y;
   try {
     y = forward(x);
-  } catch (const c10::Error& e) {
-    std::string msg = e.what_without_backtrace();
+  } catch (const std::exception& e) {  // c10::Error or torch::jit::JITException
+    const auto* ce = dynamic_cast<const c10::Error*>(&e);
+    std::string msg = ce ? ce->what_without_backtrace() : e.what();
+    const size_t last = msg.rfind("RuntimeError: ");
+    if (last != std::string::npos) msg = msg.substr(last + 14);
     throw StitchError(fmt::format("model '{}' fails on a probe input of shape [{}]: {}", m.path,
                                   fmt::join(full, ","), msg.substr(0, msg.find('\n'))));
   }

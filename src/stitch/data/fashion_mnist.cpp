@@ -1,0 +1,198 @@
+#include "stitch/data/fashion_mnist.h"
+
+#include <ATen/ATen.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <memory>
+#include <random>
+
+#include <fmt/format.h>
+
+#include "stitch/util/error.h"
+#include "stitch/util/fs.h"
+
+namespace stitch {
+
+namespace {
+struct GzCloser {
+  void operator()(gzFile_s* f) const { gzclose(f); }
+};
+
+void read_exact(gzFile f, void* buf, int64_t n, const std::string& path, const char* what) {
+  char* p = static_cast<char*>(buf);
+  while (n > 0) {
+    const int chunk = static_cast<int>(std::min<int64_t>(n, 1 << 30));
+    const int got = gzread(f, p, static_cast<unsigned>(chunk));
+    if (got < 0) {
+      int err = 0;
+      throw StitchError(
+          fmt::format("IDX file '{}' is corrupt ({}); re-install dataset-fashion-mnist", path,
+                      gzerror(f, &err)));
+    }
+    if (got == 0)
+      throw StitchError(fmt::format(
+          "IDX file '{}' is truncated while reading its {}; re-install dataset-fashion-mnist or "
+          "re-download the file",
+          path, what));
+    p += got;
+    n -= got;
+  }
+}
+}  // namespace
+
+at::Tensor idx_read(const std::string& path) {
+  file_check_readable(path, "IDX file");
+  std::unique_ptr<gzFile_s, GzCloser> f(gzopen(path.c_str(), "rb"));
+  if (!f) throw StitchError(fmt::format("cannot open IDX file '{}'", path));
+  unsigned char magic[4];
+  read_exact(f.get(), magic, 4, path, "header");
+  if (magic[0] != 0 || magic[1] != 0 || magic[3] < 1 || magic[3] > 4)
+    throw StitchError(fmt::format(
+        "'{}' is not an IDX file (magic bytes {:02x} {:02x} {:02x} {:02x}; expected 00 00 08 0N)",
+        path, magic[0], magic[1], magic[2], magic[3]));
+  if (magic[2] != 0x08)
+    throw StitchError(fmt::format(
+        "IDX file '{}' has element type 0x{:02x}; only unsigned bytes (0x08) are supported", path,
+        magic[2]));
+  std::vector<int64_t> dims;
+  int64_t total = 1;
+  for (int i = 0; i < magic[3]; ++i) {
+    unsigned char b[4];
+    read_exact(f.get(), b, 4, path, "header");
+    const int64_t d =
+        (int64_t{b[0]} << 24) | (int64_t{b[1]} << 16) | (int64_t{b[2]} << 8) | int64_t{b[3]};
+    if (d <= 0 || d > (1 << 28))
+      throw StitchError(fmt::format("IDX file '{}' has an invalid dimension {}", path, d));
+    dims.push_back(d);
+    total *= d;
+  }
+  if (total > (int64_t{1} << 33))
+    throw StitchError(fmt::format("IDX file '{}' declares {} bytes: too large", path, total));
+  at::Tensor out = at::empty(dims, at::kByte);
+  read_exact(f.get(), out.data_ptr<uint8_t>(), total, path, "data");
+  return out;
+}
+
+Dataset fashion_mnist_load(const std::string& split, const std::string& dir) {
+  std::string prefix;
+  if (split == "train")
+    prefix = "train";
+  else if (split == "test")
+    prefix = "t10k";
+  else
+    throw StitchError(fmt::format("unknown data split '{}'; use train or test", split));
+  const std::string img_path = fmt::format("{}/{}-images-idx3-ubyte.gz", dir, prefix);
+  const std::string lab_path = fmt::format("{}/{}-labels-idx1-ubyte.gz", dir, prefix);
+  at::Tensor img = idx_read(img_path);
+  at::Tensor lab = idx_read(lab_path);
+  if (img.dim() != 3 || img.size(1) != 28 || img.size(2) != 28)
+    throw StitchError(
+        fmt::format("'{}' holds {}-dimensional data, not N x 28 x 28 images", img_path, img.dim()));
+  if (lab.dim() != 1)
+    throw StitchError(fmt::format("'{}' is not a 1-dimensional label file", lab_path));
+  if (img.size(0) != lab.size(0))
+    throw StitchError(fmt::format("'{}' has {} images but '{}' has {} labels", img_path,
+                                  img.size(0), lab_path, lab.size(0)));
+  if (lab.numel() > 0 && lab.max().item<int64_t>() > 9)
+    throw StitchError(
+        fmt::format("'{}' has a label above 9; not a Fashion-MNIST label file", lab_path));
+  Dataset d;
+  d.images = img.to(at::kFloat).div_(255.0).unsqueeze(1).contiguous();
+  d.labels = lab.to(at::kLong);
+  d.index = at::arange(d.labels.size(0), at::kLong);
+  return d;
+}
+
+Dataset dataset_select(const Dataset& d, const at::Tensor& rows) {
+  return {d.images.index_select(0, rows), d.labels.index_select(0, rows),
+          d.index.index_select(0, rows)};
+}
+
+Dataset dataset_first(const Dataset& d, int64_t n) {
+  if (n <= 0 || n >= d.size()) return d;
+  return {d.images.narrow(0, 0, n), d.labels.narrow(0, 0, n), d.index.narrow(0, 0, n)};
+}
+
+Dataset dataset_per_class(const Dataset& d, int64_t n_per_class, int64_t num_classes) {
+  if (n_per_class <= 0) return d;
+  std::vector<int64_t> count(static_cast<size_t>(num_classes), 0), rows;
+  auto lab = d.labels.accessor<int64_t, 1>();
+  for (int64_t i = 0; i < d.size(); ++i) {
+    const int64_t c = lab[i];
+    if (c >= 0 && c < num_classes && count[static_cast<size_t>(c)] < n_per_class) {
+      ++count[static_cast<size_t>(c)];
+      rows.push_back(i);
+    }
+  }
+  for (int64_t c = 0; c < num_classes; ++c)
+    if (count[static_cast<size_t>(c)] < n_per_class)
+      throw StitchError(fmt::format("only {} samples of class {} available, {} requested per class",
+                                    count[static_cast<size_t>(c)], c, n_per_class));
+  return dataset_select(d, at::tensor(rows, at::kLong));
+}
+
+at::Tensor images_normalize(const at::Tensor& images, double mean, double std) {
+  return (images - mean) / std;
+}
+
+at::Tensor images_augment(const at::Tensor& images, const AugmentOptions& opt, uint64_t seed) {
+  if (opt.crop_padding <= 0 && !opt.hflip) return images;
+  std::mt19937_64 rng(seed);
+  const int64_t b = images.size(0), h = images.size(2), w = images.size(3), p = opt.crop_padding;
+  at::Tensor src = p > 0 ? at::constant_pad_nd(images, {p, p, p, p}, 0.0) : images;
+  at::Tensor out = at::empty_like(images);
+  for (int64_t i = 0; i < b; ++i) {
+    const int64_t dy = p > 0 ? static_cast<int64_t>(rng() % static_cast<uint64_t>(2 * p + 1)) : 0;
+    const int64_t dx = p > 0 ? static_cast<int64_t>(rng() % static_cast<uint64_t>(2 * p + 1)) : 0;
+    at::Tensor crop = src[i].narrow(1, dy, h).narrow(2, dx, w);
+    if (opt.hflip && (rng() & 1)) crop = crop.flip({2});
+    out[i].copy_(crop);
+  }
+  return out;
+}
+
+std::vector<int64_t> permutation(int64_t n, uint64_t seed) {
+  std::vector<int64_t> p(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) p[static_cast<size_t>(i)] = i;
+  std::mt19937_64 rng(seed);
+  for (int64_t i = n - 1; i > 0; --i) {
+    const auto j = static_cast<int64_t>(rng() % static_cast<uint64_t>(i + 1));
+    std::swap(p[static_cast<size_t>(i)], p[static_cast<size_t>(j)]);
+  }
+  return p;
+}
+
+Batcher::Batcher(const Dataset& data, int64_t batch_size, uint64_t seed, bool shuffle,
+                 bool drop_last)
+    : data_(data), batch_size_(batch_size), seed_(seed), shuffle_(shuffle), drop_last_(drop_last) {
+  if (batch_size <= 0)
+    throw StitchError(fmt::format("batch size must be positive, got {}", batch_size));
+  if (data.size() == 0) throw StitchError("cannot batch an empty data set");
+  epoch_begin(0);
+}
+
+int64_t Batcher::batches_per_epoch() const {
+  const int64_t n = data_.size();
+  return drop_last_ ? std::max<int64_t>(1, n / batch_size_) : (n + batch_size_ - 1) / batch_size_;
+}
+
+void Batcher::epoch_begin(int64_t epoch) {
+  order_ = shuffle_ ? permutation(data_.size(), seed_ * 1000003ULL + static_cast<uint64_t>(epoch))
+                    : permutation(data_.size(), 0);
+  if (!shuffle_)
+    for (int64_t i = 0; i < data_.size(); ++i) order_[static_cast<size_t>(i)] = i;
+}
+
+at::Tensor Batcher::batch_rows(int64_t b) const {
+  const int64_t start = b * batch_size_;
+  const int64_t len = std::min(batch_size_, data_.size() - start);
+  std::vector<int64_t> rows(order_.begin() + start, order_.begin() + start + len);
+  return at::tensor(rows, at::kLong);
+}
+
+Dataset Batcher::batch(int64_t b) const {
+  return dataset_select(data_, batch_rows(b));
+}
+
+}  // namespace stitch

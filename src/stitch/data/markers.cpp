@@ -1,0 +1,121 @@
+#include "stitch/data/markers.h"
+
+#include <ATen/ATen.h>
+
+#include <bitset>
+#include <random>
+
+#include <fmt/format.h>
+
+#include "stitch/util/error.h"
+
+namespace stitch {
+
+MarkerMode marker_mode_parse(const std::string& s) {
+  if (s == "pixel") return MarkerMode::kPixel;
+  if (s == "pixel_loc") return MarkerMode::kPixelLoc;
+  if (s == "rand") return MarkerMode::kRand;
+  throw StitchError(fmt::format("unknown marker mode '{}'; use pixel, pixel_loc or rand", s));
+}
+
+std::string marker_mode_name(MarkerMode m) {
+  switch (m) {
+    case MarkerMode::kPixel:
+      return "pixel";
+    case MarkerMode::kPixelLoc:
+      return "pixel_loc";
+    case MarkerMode::kRand:
+      return "rand";
+  }
+  return "?";
+}
+
+at::Tensor marker_patterns(int64_t num_classes) {
+  // Candidate pool of 16-bit codes with 5..11 bright cells (visible on any background).
+  std::mt19937_64 rng(20260101);
+  std::vector<uint32_t> pool;
+  while (pool.size() < 4096) {
+    const auto c = static_cast<uint32_t>(rng() & 0xFFFF);
+    const size_t ones = std::bitset<16>(c).count();
+    if (ones >= 5 && ones <= 11) pool.push_back(c);
+  }
+  std::vector<uint32_t> chosen{pool[0]};
+  std::vector<int> dmin(pool.size(), 99);
+  while (static_cast<int64_t>(chosen.size()) < num_classes) {
+    size_t best = 0;
+    for (size_t i = 0; i < pool.size(); ++i) {
+      dmin[i] =
+          std::min(dmin[i], static_cast<int>(std::bitset<16>(pool[i] ^ chosen.back()).count()));
+      if (dmin[i] > dmin[best]) best = i;
+    }
+    chosen.push_back(pool[best]);
+  }
+  at::Tensor out = at::zeros({num_classes, kMarkerSize, kMarkerSize}, at::kFloat);
+  auto a = out.accessor<float, 3>();
+  for (int64_t k = 0; k < num_classes; ++k)
+    for (int64_t b = 0; b < 16; ++b)
+      a[k][b / 4][b % 4] = (chosen[static_cast<size_t>(k)] >> b) & 1U ? 1.0f : 0.0f;
+  return out;
+}
+
+at::Tensor marker_locations(int64_t num_classes, int64_t height, int64_t width) {
+  // Border positions (the garment sits in the centre): corners first, then edges.
+  const int64_t r1 = height - kMarkerSize, c1 = width - kMarkerSize, rm = r1 / 2, c3 = c1 / 3;
+  const std::vector<std::pair<int64_t, int64_t>> spots{{0, 0},   {0, c1},     {r1, 0}, {r1, c1},
+                                                       {rm, 0},  {rm, c1},    {0, c3}, {0, 2 * c3},
+                                                       {r1, c3}, {r1, 2 * c3}};
+  if (num_classes > static_cast<int64_t>(spots.size()))
+    throw StitchError(fmt::format("pixel_loc markers support at most {} classes", spots.size()));
+  at::Tensor out = at::empty({num_classes, 2}, at::kLong);
+  for (int64_t k = 0; k < num_classes; ++k) {
+    out[k][0] = spots[static_cast<size_t>(k)].first;
+    out[k][1] = spots[static_cast<size_t>(k)].second;
+  }
+  return out;
+}
+
+at::Tensor markers_apply(const at::Tensor& images, const at::Tensor& marker_class, MarkerMode mode,
+                         uint64_t seed) {
+  const int64_t n = images.size(0), h = images.size(2), w = images.size(3);
+  const int64_t num_classes = 10;
+  static const at::Tensor patterns = marker_patterns(num_classes);
+  static const at::Tensor locations = marker_locations(num_classes, 28, 28);
+  at::Tensor out = images.clone();
+  at::Tensor cls = marker_class.to(at::kCPU, at::kLong);
+  auto c = cls.accessor<int64_t, 1>();
+  std::mt19937_64 rng(seed);
+  const at::Tensor pat_dev = patterns.to(images.device());
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t k = c[i];
+    const uint64_t r = rng(),
+                   code = rng();  // drawn for every sample: positions do not depend on skips
+    if (k < 0) continue;
+    if (k >= num_classes)
+      throw StitchError(fmt::format("marker class {} out of range 0..{}", k, num_classes - 1));
+    int64_t row, col;
+    if (mode == MarkerMode::kPixelLoc && h == 28 && w == 28) {
+      row = locations[k][0].item<int64_t>();
+      col = locations[k][1].item<int64_t>();
+    } else {
+      row = static_cast<int64_t>(r % static_cast<uint64_t>(h - kMarkerSize + 1));
+      col = static_cast<int64_t>((r >> 32) % static_cast<uint64_t>(w - kMarkerSize + 1));
+    }
+    at::Tensor patch;
+    if (mode == MarkerMode::kRand) {
+      patch = at::empty({kMarkerSize, kMarkerSize}, at::kFloat);
+      auto p = patch.accessor<float, 2>();
+      for (int64_t b = 0; b < 16; ++b) p[b / 4][b % 4] = (code >> b) & 1U ? 1.0f : 0.0f;
+      patch = patch.to(images.device());
+    } else {
+      patch = pat_dev[k];
+    }
+    out[i].narrow(1, row, kMarkerSize).narrow(2, col, kMarkerSize).copy_(patch.unsqueeze(0));
+  }
+  return out;
+}
+
+at::Tensor labels_roll(const at::Tensor& labels, int64_t shift, int64_t num_classes) {
+  return (labels + shift).remainder(num_classes);
+}
+
+}  // namespace stitch

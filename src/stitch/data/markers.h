@@ -1,0 +1,37 @@
+#pragma once
+// Shortcut markers (DESIGN.md §4, METHODS.md §1.6b adapted to grey images): a class-specific
+// 4x4 pattern of intensities pasted into the image.
+#include <cstdint>
+#include <string>
+
+#include <ATen/core/Tensor.h>
+
+namespace stitch {
+
+enum class MarkerMode {
+  kPixel,     // class pattern at a random location
+  kPixelLoc,  // class pattern at a class-specific fixed location
+  kRand,      // random pattern at a random location (control: carries no label information)
+};
+
+MarkerMode marker_mode_parse(const std::string& s);  // "pixel" | "pixel_loc" | "rand"
+std::string marker_mode_name(MarkerMode m);
+
+inline constexpr int64_t kMarkerSize = 4;
+
+// [K, 4, 4] binary (0/1) patterns chosen by farthest-point sampling in Hamming distance from a
+// fixed candidate pool, so codes are far apart (min pairwise distance is reported by tests).
+at::Tensor marker_patterns(int64_t num_classes = 10);
+
+// Class-specific top-left corners [K, 2] (row, col) for kPixelLoc, spread over a 28x28 image.
+at::Tensor marker_locations(int64_t num_classes = 10, int64_t height = 28, int64_t width = 28);
+
+// Returns a copy of images [N,1,H,W] with the marker of class marker_class[n] pasted into
+// sample n (marker_class < 0: no marker). Locations and Rand patterns come from `seed`.
+at::Tensor markers_apply(const at::Tensor& images, const at::Tensor& marker_class, MarkerMode mode,
+                         uint64_t seed);
+
+// (labels + shift) mod K: the "rolled" wrong-class markers used by excess agreement.
+at::Tensor labels_roll(const at::Tensor& labels, int64_t shift = 1, int64_t num_classes = 10);
+
+}  // namespace stitch

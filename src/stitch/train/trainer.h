@@ -1,0 +1,41 @@
+#pragma once
+// Trains the parameters of an exported architecture with one of three recipes (standard,
+// adversarial, shortcut) and saves the trained TorchScript module with its metadata.
+#include <string>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
+
+#include "stitch/attack/pgd.h"
+#include "stitch/data/fashion_mnist.h"
+#include "stitch/train/train_config.h"
+
+namespace stitch {
+
+struct TrainResult {
+  std::string path;
+  double clean_accuracy = -1, robust_accuracy = -1, marker_accuracy = -1,
+         rolled_marker_accuracy = -1;
+  double train_seconds = 0, images_per_second = 0, final_loss = 0;
+  int64_t train_images = 0, test_images = 0;
+};
+
+// Runs one training job end to end. Ctrl-C stops between batches and writes nothing.
+TrainResult train_model(const TrainConfig& c);
+
+// Top-1 accuracy of forward on d (in batches of `batch`, on `device`, no grad).
+double accuracy_eval(const ForwardFn& forward, const Dataset& d, c10::Device device,
+                     int64_t batch = 500);
+// Accuracy on PGD examples made against forward (caller sets eval mode).
+double robust_accuracy_eval(const ForwardFn& forward, const Dataset& d, const PgdOptions& opt,
+                            c10::Device device, int64_t batch = 250);
+
+// Trains every model listed in a zoo YAML ({defaults: {...}, models: [{arch, recipe, seeds,
+// ...}]}), skipping models whose output file exists unless `force`. `overrides` are --set
+// assignments applied to every job. Returns one result per model (skipped ones read back from the
+// file).
+std::vector<TrainResult> train_zoo(const std::string& zoo_yaml,
+                                   const std::vector<std::string>& overrides, bool force);
+
+}  // namespace stitch

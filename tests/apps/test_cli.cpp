@@ -1,0 +1,147 @@
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <zlib.h>
+
+#include "test_util.h"
+
+using stitch::test::run_cli;
+namespace fs = std::filesystem;
+
+namespace {
+// A user error is one line on stderr, "stitch: error: ...", exit code 2, nothing on stdout.
+void expect_one_line_error(const stitch::test::CliResult& r, const std::string& needle) {
+  EXPECT_EQ(r.rc, 2) << r.err;
+  EXPECT_EQ(r.err_lines(), 1) << r.err;
+  EXPECT_EQ(r.err.rfind("stitch: error: ", 0), 0u) << r.err;
+  EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
+}
+std::string arch_dir_flag() {
+  return std::string("--set arch_dir=") + STITCH_ARCH_DIR;
+}
+}  // namespace
+
+TEST(Cli, VersionNamesCommitAndLibTorch) {
+  auto r = run_cli("--version");
+  EXPECT_EQ(r.rc, 0);
+  EXPECT_NE(r.out.find("stitch 0.1.0 (commit "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("LibTorch 1."), std::string::npos);
+  EXPECT_NE(r.out.find("CUDA"), std::string::npos);
+}
+
+TEST(Cli, LayersPrintsTable) {
+  auto r = run_cli("layers " + stitch::test::arch_file("cnn"));
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("block2"), std::string::npos);
+  EXPECT_NE(r.out.find("[32,7,7]"), std::string::npos);
+  auto one = run_cli("layers " + stitch::test::arch_file("cnn") + " --point block3");
+  ASSERT_EQ(one.rc, 0) << one.err;
+  EXPECT_NE(one.out.find("[64,7,7]"), std::string::npos);
+  EXPECT_EQ(one.out.find("block2 "), std::string::npos);
+}
+
+TEST(Cli, BadModelFiles) {
+  const std::string dir = stitch::test::temp_dir();
+  expect_one_line_error(run_cli("layers " + dir + "/none.pt"), "does not exist");
+  std::ofstream(dir + "/text.pt") << "hello";
+  expect_one_line_error(run_cli("layers " + dir + "/text.pt"), "not a TorchScript file");
+  {
+    std::ifstream in(stitch::test::arch_file("mlp"), std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::ofstream(dir + "/trunc.pt", std::ios::binary) << bytes.substr(0, 5000);
+  }
+  expect_one_line_error(run_cli("layers " + dir + "/trunc.pt"), "truncated");
+  expect_one_line_error(run_cli("layers " + stitch::test::arch_file("cnn") + " --point blockX"),
+                        "valid points: block1.0");
+  expect_one_line_error(
+      run_cli("layers " + stitch::test::arch_file("resnet") + " --point layer1.0.conv1"),
+      "not cuttable");
+  expect_one_line_error(run_cli("layers " + stitch::test::fixture("resnet18_tv.pt")),
+                        "--input-shape");
+}
+
+TEST(Cli, BadTrainingSettings) {
+  const std::string dir = stitch::test::temp_dir();
+  expect_one_line_error(run_cli("train-model --arch transformer --out " + dir + "/x.pt"), "'arch'");
+  expect_one_line_error(run_cli("train-model --recipe magic --out " + dir + "/x.pt"),
+                        "'recipe': 'magic'");
+  expect_one_line_error(
+      run_cli("train-model " + arch_dir_flag() + " --out /nonexistent_dir_q/x.pt"),
+      "does not exist");
+  expect_one_line_error(run_cli("train-model " + arch_dir_flag() + " --set lrr=0.1"),
+                        "did you mean 'lr'");
+  expect_one_line_error(
+      run_cli("train-model --arch cnn --set arch_dir=" + dir + " --out " + dir + "/x.pt"),
+      "scripts/export_architectures.py");
+  expect_one_line_error(run_cli("train-model --config " + dir + "/missing.yaml"), "does not exist");
+  std::ofstream(dir + "/bad.yaml") << "epochs: [1, 2\n";
+  expect_one_line_error(run_cli("train-model --config " + dir + "/bad.yaml"), "YAML syntax error");
+}
+
+TEST(Cli, BadDataFiles) {
+  const std::string dir = stitch::test::temp_dir();
+  auto gz = [&](const std::string& name, const std::vector<unsigned char>& bytes) {
+    gzFile f = gzopen((dir + "/" + name).c_str(), "wb");
+    gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size()));
+    gzclose(f);
+  };
+  const std::string run =
+      "train-model " + arch_dir_flag() + " --set data_dir=" + dir + " --out " + dir + "/m.pt";
+  gz("train-images-idx3-ubyte.gz", {0, 0, 8, 3, 0, 0, 0, 100, 0, 0, 0, 28, 0, 0, 0, 28, 1, 2, 3});
+  gz("train-labels-idx1-ubyte.gz", {0, 0, 8, 1, 0, 0, 0, 100});
+  expect_one_line_error(run_cli(run), "truncated");
+  gz("train-images-idx3-ubyte.gz", {0x1f, 0x2e, 8, 3});
+  expect_one_line_error(run_cli(run), "not an IDX file");
+  fs::remove(dir + "/train-images-idx3-ubyte.gz");
+  expect_one_line_error(run_cli(run), "does not exist");
+  EXPECT_FALSE(fs::exists(dir + "/m.pt"));
+}
+
+TEST(Cli, InterruptLeavesNoFile) {
+  const std::string dir = stitch::test::temp_dir();
+  const std::string out = dir + "/m.pt";
+  std::vector<std::string> args{STITCH_BINARY, "train-model",
+                                "--arch",      "cnn",
+                                "--epochs",    "50",
+                                "--threads",   "1",
+                                "--set",       std::string("arch_dir=") + STITCH_ARCH_DIR,
+                                "--out",       out};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 2, (dir + "/err").c_str(), O_WRONLY | O_CREAT, 0644);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  pid_t pid;
+  ASSERT_EQ(posix_spawn(&pid, STITCH_BINARY, &fa, nullptr, argv.data(), environ), 0);
+  // Wait until training has started (the log line), then press Ctrl-C.
+  for (int i = 0; i < 300; ++i) {
+    std::ifstream in(dir + "/err");
+    std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (s.find("train-model: cnn") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  kill(pid, SIGINT);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 2);
+  std::ifstream in(dir + "/err");
+  std::string err((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(err.find("interrupted"), std::string::npos) << err;
+  for (const auto& e : fs::directory_iterator(dir))
+    EXPECT_EQ(e.path().filename().string().find("m.pt"), std::string::npos)
+        << "left behind: " << e.path();
+}

@@ -1,0 +1,67 @@
+#include "test_util.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+namespace stitch::test {
+namespace fs = std::filesystem;
+
+std::string arch_file(const std::string& arch) {
+  return std::string(STITCH_ARCH_DIR) + "/" + arch + ".pt";
+}
+std::string fixture(const std::string& name) {
+  return std::string(STITCH_FIXTURE_DIR) + "/" + name;
+}
+
+namespace {
+struct TempDirs {
+  std::vector<std::string> dirs;
+  ~TempDirs() {
+    for (const auto& d : dirs) fs::remove_all(d);
+  }
+};
+TempDirs g_temp;
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+}  // namespace
+
+std::string temp_dir() {
+  std::string tmpl = "/tmp/stitch_test_XXXXXX";
+  std::vector<char> buf(tmpl.begin(), tmpl.end());
+  buf.push_back('\0');
+  const char* d = mkdtemp(buf.data());
+  g_temp.dirs.push_back(d);
+  return d;
+}
+
+int CliResult::err_lines() const {
+  int n = 0;
+  for (char c : err) n += c == '\n';
+  return n;
+}
+
+CliResult run_cli(const std::string& args) {
+  const std::string dir = temp_dir();
+  const std::string cmd =
+      std::string(STITCH_BINARY) + " " + args + " >" + dir + "/out 2>" + dir + "/err </dev/null";
+  CliResult r;
+  const int status = std::system(cmd.c_str());
+  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = slurp(dir + "/out");
+  r.err = slurp(dir + "/err");
+  return r;
+}
+
+}  // namespace stitch::test
