@@ -6,7 +6,7 @@ PKGS=(
   build-essential cmake ninja-build ccache pkg-config clang-format git
   libtorch-dev python3-torch libopenblas0-openmp
   libyaml-cpp-dev libfmt-dev libspdlog-dev libcli11-dev nlohmann-json3-dev
-  libhdf5-dev libgtest-dev zlib1g-dev
+  libhdf5-dev libgtest-dev zlib1g-dev libssl-dev
   dataset-fashion-mnist
   python3-numpy python3-matplotlib python3-h5py python3-torchvision
 )

@@ -1,5 +1,7 @@
 #include "test_util.h"
 
+#include "stitch/util/error.h"
+
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -44,6 +46,15 @@ std::string temp_dir() {
   const char* d = mkdtemp(buf.data());
   g_temp.dirs.push_back(d);
   return d;
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const StitchError& e) {
+    return e.what();
+  }
+  return "";
 }
 
 int CliResult::err_lines() const {

@@ -1,5 +1,6 @@
 #pragma once
 // Helpers shared by the tests: paths of built artefacts, a temp folder, running the CLI.
+#include <functional>
 #include <string>
 
 namespace stitch::test {
@@ -7,6 +8,9 @@ namespace stitch::test {
 std::string arch_file(const std::string& arch);  // build's exported untrained architecture
 std::string fixture(const std::string& name);    // build's generated fixtures (fixtures/*.pt)
 std::string temp_dir();                          // a fresh folder under /tmp, removed at exit
+
+// Runs f and returns the message of the StitchError it throws ("" if it throws none).
+std::string error_of(const std::function<void()>& f);
 
 struct CliResult {
   int rc = -1;

@@ -10,5 +10,6 @@ namespace stitch::cli {
 
 void add_layers(CLI::App& app, std::function<int()>& run);       // stitch layers model.pt
 void add_train_model(CLI::App& app, std::function<int()>& run);  // stitch train-model
+void add_run(CLI::App& app, std::function<int()>& run);          // stitch run experiment.yaml
 
 }  // namespace stitch::cli

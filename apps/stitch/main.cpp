@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   std::function<int()> run;
   stitch::cli::add_layers(app, run);
   stitch::cli::add_train_model(app, run);
+  stitch::cli::add_run(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

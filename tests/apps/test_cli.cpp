@@ -145,3 +145,37 @@ TEST(Cli, InterruptLeavesNoFile) {
     EXPECT_EQ(e.path().filename().string().find("m.pt"), std::string::npos)
         << "left behind: " << e.path();
 }
+
+TEST(Cli, RunRejectsBadExperimentFiles) {
+  const std::string dir = stitch::test::temp_dir();
+  const std::string cnn = stitch::test::arch_file("cnn");
+  const std::string base = "front: " + cnn + "\nend: " + cnn +
+                           "\nfront_point: block2\nend_point: block2\nout_dir: " + dir + "\n";
+  std::ofstream(dir + "/a.yaml") << base << "train: {epochs: two}\n";
+  expect_one_line_error(run_cli("run " + dir + "/a.yaml"), "'train.epochs': expected an integer");
+  std::ofstream(dir + "/b.yaml") << base << "metods: [fula]\n";
+  expect_one_line_error(run_cli("run " + dir + "/b.yaml"), "did you mean 'methods'");
+  expect_one_line_error(
+      run_cli("run " + dir + "/a.yaml --set train.epochs=1 --set front_point=nope"),
+      "valid points");
+  std::ofstream(dir + "/c.yaml") << "front: " << cnn << "\nend: " << stitch::test::arch_file("vit")
+                                 << "\nfront_point: block2\nend_point: blocks.1\nout_dir: " << dir
+                                 << "\n";
+  expect_one_line_error(run_cli("run " + dir + "/c.yaml"),
+                        "cannot stitch a [32,7,7] activation into a [16,64]");
+}
+
+TEST(Cli, RunPrintsResultsTable) {
+  const std::string dir = stitch::test::temp_dir();
+  const std::string mlp = stitch::test::arch_file("mlp");
+  std::ofstream(dir + "/e.yaml")
+      << "name: e\nfront: " << mlp << "\nend: " << mlp
+      << "\nfront_point: layer2\nend_point: layer2\nout_dir: " << dir
+      << "\nmethods: [dm_closed, tlm]\ndata: {train_samples: 500, test_samples: 500}\n"
+         "train: {epochs: 1}\ndevice: cpu\n";
+  auto r = run_cli("run " + dir + "/e.yaml");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("dm_closed"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("tlm"), std::string::npos) << r.out;
+  EXPECT_TRUE(fs::exists(dir + "/e/results.csv"));
+}

@@ -12,6 +12,7 @@
 #include "test_util.h"
 
 using namespace stitch;
+using stitch::test::error_of;
 
 namespace {
 // Facts computed independently by tests/fixtures/make_data_fixtures.py (gzip + numpy).
@@ -31,14 +32,6 @@ void write_gz(const std::string& path, const std::vector<unsigned char>& bytes) 
   gzclose(f);
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const StitchError& e) {
-    return e.what();
-  }
-  return "";
-}
 }  // namespace
 
 TEST(FashionMnist, MatchesIndependentReader) {

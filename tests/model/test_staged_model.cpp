@@ -10,17 +10,10 @@
 #include "test_util.h"
 
 using namespace stitch;
+using stitch::test::error_of;
 using Shape = std::vector<int64_t>;
 
 namespace {
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const StitchError& e) {
-    return e.what();
-  }
-  return "";
-}
 
 StagedModel probed(const std::string& path, Shape shape = {}) {
   StagedModel m = StagedModel::load(path);

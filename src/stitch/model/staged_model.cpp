@@ -179,6 +179,12 @@ const StitchPoint& StagedModel::point(const std::string& name) const {
   return impl_->points[static_cast<size_t>(impl_->resolve(name, true))];
 }
 
+size_t StagedModel::position(const std::string& name) const {
+  if (name == kInput) return 0;
+  if (name == kOutput) return SIZE_MAX;
+  return impl_->cuts[static_cast<size_t>(impl_->resolve(name, true))].end_node + 1;
+}
+
 void StagedModel::probe(std::vector<int64_t> input_shape) {
   Impl& m = *impl_;
   if (input_shape.empty()) input_shape = m.meta.input_shape;

@@ -65,6 +65,10 @@ class StagedModel {
   // not cuttable (with the reason).
   const StitchPoint& point(const std::string& name) const;
 
+  // Position of a point in forward order (equal for points that name the same tensor);
+  // kInput is 0, kOutput the largest. Throws like point() for unknown names.
+  size_t position(const std::string& name) const;
+
   at::Tensor forward(const at::Tensor& x);  // [N, ...] -> logits [N, K]
   // Runs from `from` (kInput or a point) to `to` (a point or kOutput). `to` must not come
   // before `from`. x is the activation at `from`.

@@ -38,12 +38,12 @@ void Progress::update(int64_t done, const std::string& status) {
     const int filled = static_cast<int>(frac * width);
     std::string bar(static_cast<size_t>(filled), '#');
     bar.resize(width, '.');
-    std::fprintf(stderr, "\r%s [%s] %3d%% %.0f/s ETA %s %s\033[K", label_.c_str(), bar.c_str(),
+    std::fprintf(stderr, "\r%s [%s] %3d%% %.1f it/s ETA %s %s\033[K", label_.c_str(), bar.c_str(),
                  static_cast<int>(frac * 100), rate, duration_format(eta).c_str(), status.c_str());
     std::fflush(stderr);
   } else {
-    spdlog::info("{}: {}/{} ({:.0f}%) {:.0f}/s ETA {} {}", label_, done, total_, frac * 100, rate,
-                 duration_format(eta), status);
+    spdlog::info("{}: {}/{} ({:.0f}%) {:.1f} it/s ETA {} {}", label_, done, total_, frac * 100,
+                 rate, duration_format(eta), status);
   }
 }
 

@@ -1,0 +1,64 @@
+#include "stitch/runner/results.h"
+
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "stitch/util/fs.h"
+
+namespace stitch {
+
+namespace {
+std::string csv_cell(const nlohmann::json& v) {
+  if (v.is_null()) return "";
+  std::string s = v.is_string() ? v.get<std::string>() : v.dump();
+  if (s.find_first_of(",\"\n") != std::string::npos) {
+    std::string q = "\"";
+    for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+    return q + "\"";
+  }
+  return s;
+}
+}  // namespace
+
+void results_append(const std::string& dir, const nlohmann::json& row) {
+  const std::string jsonl = dir + "/results.jsonl";
+  std::string text;
+  {
+    std::ifstream in(jsonl);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    text = ss.str();
+  }
+  if (!text.empty() && text.back() != '\n') text += '\n';
+  text += row.dump() + "\n";
+  file_write_text(jsonl, text);
+  std::vector<nlohmann::json> rows;
+  // Identifying columns first (JSON objects keep keys sorted), then the rest alphabetically.
+  std::vector<std::string> columns{"name", "method",      "seed",     "front",
+                                   "end",  "front_point", "end_point"};
+  std::set<std::string> seen(columns.begin(), columns.end());
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty()) continue;
+    nlohmann::json r = nlohmann::json::parse(line, nullptr, false);
+    if (!r.is_object()) continue;
+    for (auto it = r.begin(); it != r.end(); ++it)
+      if (seen.insert(it.key()).second) columns.push_back(it.key());
+    rows.push_back(r);
+  }
+  std::string csv;
+  for (size_t i = 0; i < columns.size(); ++i) csv += (i ? "," : "") + columns[i];
+  csv += "\n";
+  for (const auto& r : rows) {
+    for (size_t i = 0; i < columns.size(); ++i)
+      csv += (i ? "," : "") + csv_cell(r.value(columns[i], nlohmann::json()));
+    csv += "\n";
+  }
+  file_write_text(dir + "/results.csv", csv);
+}
+
+}  // namespace stitch

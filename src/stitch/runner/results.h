@@ -1,0 +1,13 @@
+#pragma once
+// Experiment-level result files: results.jsonl (one flat JSON object per job, appended
+// atomically) and results.csv (rewritten from the JSONL, one row per job, union of columns).
+#include <string>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace stitch {
+
+// Appends `row` (a flat object of scalars) to <dir>/results.jsonl and rewrites <dir>/results.csv.
+void results_append(const std::string& dir, const nlohmann::json& row);
+
+}  // namespace stitch

@@ -1,0 +1,137 @@
+#include "stitch/runner/stitch_config.h"
+
+#include <fmt/format.h>
+
+#include "stitch/config/yaml_reader.h"
+#include "stitch/util/error.h"
+
+namespace stitch {
+
+bool method_is_closed_form(const std::string& m) {
+  return m == "dm_closed" || m == "procrustes" || m == "maiorca";
+}
+
+namespace {
+template <typename T>
+std::vector<T> list(YamlReader& r, const YAML::Node& node, const std::string& key,
+                    std::vector<T> def) {
+  r.allow(key);
+  const YAML::Node& n = node;
+  if (!n.IsMap() || !n[key] || n[key].IsNull()) return def;
+  try {
+    if (n[key].IsScalar()) return {n[key].as<T>()};
+    return n[key].as<std::vector<T>>();
+  } catch (const YAML::Exception&) {
+    throw StitchError(fmt::format("config key '{}': expected a list", key));
+  }
+}
+}  // namespace
+
+StitchConfig stitch_config_parse(const YAML::Node& node) {
+  StitchConfig c;
+  YamlReader r(node);
+  c.name = r.str("name", c.name);
+  c.out_dir = r.str("out_dir", c.out_dir);
+  c.front = r.str("front", c.front);
+  c.end = r.str("end", c.end);
+  c.front_point = r.str("front_point", c.front_point);
+  c.end_point = r.str("end_point", c.end_point);
+  c.methods = list<std::string>(r, node, "methods", c.methods);
+  c.seeds = list<int64_t>(r, node, "seeds", c.seeds);
+  YamlReader d = r.child("data");
+  c.data_dir = d.str("dir", c.data_dir);
+  c.train_samples = d.integer("train_samples", c.train_samples, 1, 60000);
+  c.test_samples = d.integer("test_samples", c.test_samples, 1, 10000);
+  c.init_samples = d.integer("init_samples", c.init_samples, 1, 60000);
+  d.finish();
+  YamlReader t = r.child("train");
+  c.epochs = t.integer("epochs", c.epochs, 1, 10000);
+  c.batch_size = t.integer("batch_size", c.batch_size, 1, 100000);
+  c.lr = t.real("lr", c.lr, 1e-12, 10);
+  c.weight_decay = t.real("weight_decay", c.weight_decay, 0, 1);
+  c.schedule = t.str("schedule", c.schedule, {"step", "cosine", "constant"});
+  c.init = t.str("init", c.init, {"rand", "eye", "lstsq", "procrustes"});
+  c.ridge = t.real("ridge", c.ridge, 0, 1e12);
+  c.bn_mode = t.str("bn_mode", c.bn_mode, {"eval", "train"});
+  c.iso_lambda = t.real("iso_lambda", c.iso_lambda, 0, 1e6);
+  t.finish();
+  YamlReader s = r.child("stitch");
+  c.bn_before = s.boolean("bn_before", c.bn_before);
+  c.bn_after = s.boolean("bn_after", c.bn_after);
+  c.rank = s.integer("rank", c.rank, 0, 1 << 20);
+  s.finish();
+  YamlReader f = r.child("fula");
+  const YAML::Node fnode =
+      node.IsMap() && node["fula"] ? node["fula"] : YAML::Node(YAML::NodeType::Map);
+  c.fula_points = list<std::string>(f, fnode, "points", c.fula_points);
+  c.fula_weights = list<double>(f, fnode, "weights", c.fula_weights);
+  c.fula_cutoff = f.integer("cutoff", c.fula_cutoff, -1, 10000);
+  c.fula_soft = f.boolean("soft", c.fula_soft);
+  f.finish();
+  YamlReader p = r.child("procrustes");
+  c.procrustes_center = p.boolean("center", c.procrustes_center);
+  c.procrustes_scale = p.boolean("scale", c.procrustes_scale);
+  c.procrustes_kabsch = p.boolean("kabsch", c.procrustes_kabsch);
+  p.finish();
+  c.device = r.str("device", c.device);
+  c.threads = r.integer("threads", c.threads, 0, 1024);
+  r.finish();
+  if (c.front.empty() || c.end.empty())
+    throw StitchError("config needs 'front' and 'end' model files");
+  if (c.front_point.empty() || c.end_point.empty())
+    throw StitchError(
+        "config needs 'front_point' and 'end_point' (stitch layers MODEL.pt lists them)");
+  if (c.methods.empty()) throw StitchError("config key 'methods' is empty");
+  for (const auto& m : c.methods)
+    if (std::find(kStitchMethods.begin(), kStitchMethods.end(), m) == kStitchMethods.end()) {
+      std::string best;
+      size_t bd = 99;
+      for (const auto& k : kStitchMethods)
+        if (edit_distance(m, k) < bd) bd = edit_distance(m, k), best = k;
+      throw StitchError(fmt::format(
+          "unknown method '{}'{}; valid: dm_closed, procrustes, maiorca, dm_hint, tlm, slm, fula",
+          m, bd <= 3 ? fmt::format(" (did you mean '{}'?)", best) : ""));
+    }
+  if (c.seeds.empty()) throw StitchError("config key 'seeds' is empty");
+  return c;
+}
+
+YAML::Node stitch_config_dump(const StitchConfig& c) {
+  YAML::Node n;
+  n["name"] = c.name;
+  n["out_dir"] = c.out_dir;
+  n["front"] = c.front;
+  n["end"] = c.end;
+  n["front_point"] = c.front_point;
+  n["end_point"] = c.end_point;
+  n["methods"] = c.methods;
+  n["seeds"] = c.seeds;
+  n["data"]["dir"] = c.data_dir;
+  n["data"]["train_samples"] = c.train_samples;
+  n["data"]["test_samples"] = c.test_samples;
+  n["data"]["init_samples"] = c.init_samples;
+  n["train"]["epochs"] = c.epochs;
+  n["train"]["batch_size"] = c.batch_size;
+  n["train"]["lr"] = c.lr;
+  n["train"]["weight_decay"] = c.weight_decay;
+  n["train"]["schedule"] = c.schedule;
+  n["train"]["init"] = c.init;
+  n["train"]["ridge"] = c.ridge;
+  n["train"]["bn_mode"] = c.bn_mode;
+  n["train"]["iso_lambda"] = c.iso_lambda;
+  n["stitch"]["bn_before"] = c.bn_before;
+  n["stitch"]["bn_after"] = c.bn_after;
+  n["stitch"]["rank"] = c.rank;
+  n["fula"]["points"] = c.fula_points;
+  n["fula"]["weights"] = c.fula_weights;
+  n["fula"]["cutoff"] = c.fula_cutoff;
+  n["fula"]["soft"] = c.fula_soft;
+  n["procrustes"]["center"] = c.procrustes_center;
+  n["procrustes"]["scale"] = c.procrustes_scale;
+  n["procrustes"]["kabsch"] = c.procrustes_kabsch;
+  n["device"] = c.device;
+  n["threads"] = c.threads;
+  return n;
+}
+
+}  // namespace stitch

@@ -1,0 +1,51 @@
+#pragma once
+// Settings of one stitching experiment (`stitch run experiment.yaml`): a model pair, a point pair,
+// a list of methods and seeds. Every method x seed is one job with its own output folder.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+namespace stitch {
+
+struct StitchConfig {
+  std::string name = "stitch";  // experiment name: outputs go to <out_dir>/<name>/
+  std::string out_dir = "runs";
+  std::string front, end;  // TorchScript files
+  std::string front_point, end_point;
+  std::vector<std::string> methods{"dm_closed", "fula"};
+  std::vector<int64_t> seeds{0};
+  // data (Fashion-MNIST)
+  std::string data_dir = "/usr/share/datasets/fashion-mnist";
+  int64_t train_samples = 10000, test_samples = 10000, init_samples = 500;
+  // trained methods (METHODS.md §1.5 defaults)
+  int64_t epochs = 5, batch_size = 128;
+  double lr = 1e-3, weight_decay = 1e-4;
+  std::string schedule = "step";  // step (x0.1 at 1/3, 2/3) | cosine | constant, per iteration
+  std::string init = "lstsq";     // rand | eye | lstsq | procrustes
+  double ridge = 0.0;             // ridge for lstsq (0 = pinv)
+  std::string bn_mode = "eval";   // frozen nets in eval() or "train" (reference code behaviour)
+  double iso_lambda = 0.0;        // AdamO-style isometry step weight (0 = off)
+  // stitch layer
+  bool bn_before = false, bn_after = false;
+  int64_t rank = 0;
+  // FuLA
+  std::vector<std::string> fula_points;  // end-model layers (default: its recommended points)
+  std::vector<double> fula_weights;      // per layer incl. the stitch point (default uniform)
+  int64_t fula_cutoff = -1;              // keep layers with l - j <= cutoff (-1 = all)
+  bool fula_soft = false;                // add the SLM KL term to the mean
+  // Procrustes
+  bool procrustes_center = true, procrustes_scale = false, procrustes_kabsch = false;
+  std::string device = "auto";
+  int64_t threads = 0;
+};
+
+inline const std::vector<std::string> kStitchMethods{
+    "dm_closed", "procrustes", "maiorca", "dm_hint", "tlm", "slm", "fula"};
+bool method_is_closed_form(const std::string& m);
+
+StitchConfig stitch_config_parse(const YAML::Node& node);  // validates; unknown keys suggested
+YAML::Node stitch_config_dump(const StitchConfig& c);
+
+}  // namespace stitch

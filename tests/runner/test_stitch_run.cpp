@@ -1,0 +1,162 @@
+#include <gtest/gtest.h>
+#include <torch/script.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "stitch/model/staged_model.h"
+#include "stitch/runner/stitch_run.h"
+#include "stitch/stitchers/stitch_layer.h"
+#include "stitch/util/error.h"
+#include "test_util.h"
+
+using namespace stitch;
+using stitch::test::error_of;
+namespace fs = std::filesystem;
+
+namespace {
+StitchConfig small(const std::string& front, const std::string& end, const std::string& fp,
+                   const std::string& ep) {
+  StitchConfig c;
+  c.name = "t";
+  c.out_dir = test::temp_dir();
+  c.front = front;
+  c.end = end;
+  c.front_point = fp;
+  c.end_point = ep;
+  c.methods = {"dm_closed", "procrustes"};
+  c.train_samples = 600;
+  c.test_samples = 1000;
+  c.init_samples = 500;
+  c.epochs = 1;
+  c.threads = 2;
+  c.device = "cpu";
+  return c;
+}
+}  // namespace
+
+// Stitching a model to itself at the same point: the closed-form stitches are the identity, so
+// the stitched model reproduces the end model (METHODS.md identities).
+TEST(StitchRun, SelfStitchReproducesEndModelAtEveryPoint) {
+  for (const std::string arch : {"mlp", "cnn", "resnet", "vit"}) {
+    const std::string f = test::arch_file(arch);
+    StagedModel m = StagedModel::load(f);
+    for (const auto& point : m.meta().stitch_points) {
+      const auto rows = stitch_experiment_run(small(f, f, point, point));
+      for (const auto& r : rows) {
+        const std::string what = arch + "." + point + " " + r["method"].get<std::string>();
+        EXPECT_NEAR(r["stitched_acc"].get<double>(), r["end_acc"].get<double>(), 0.001) << what;
+        EXPECT_GE(r["agreement"].get<double>(), 0.999) << what;
+        // Untrained nets have near-degenerate directions that 500 fit samples pin down only
+        // approximately, so the held-out residual is ~1e-3, not 0 (agreement is the criterion).
+        EXPECT_LT(r["stitch_residual"].get<double>(), 1e-2) << what;
+      }
+    }
+  }
+}
+
+// A copy whose channels at block2 are permuted (next layer permuted to match) is recovered
+// exactly: the stitch matrix is the permutation.
+TEST(StitchRun, PermutedCopyIsRecoveredExactly) {
+  StitchConfig c =
+      small(test::fixture("cnn_a.pt"), test::fixture("cnn_a_perm.pt"), "block2", "block2");
+  const auto rows = stitch_experiment_run(c);
+  at::Tensor perm = torch::jit::load(test::fixture("cnn_a_perm.pt")).attr("perm").toTensor();
+  at::Tensor P = at::zeros({32, 32});
+  for (int64_t i = 0; i < 32; ++i) P[i][perm[i].item<int64_t>()] = 1.0;
+  for (const auto& r : rows) {
+    const std::string method = r["method"].get<std::string>();
+    StitchLayer T(StitchSpec{{32, 7, 7}, {32, 7, 7}});
+    torch::load(T, c.out_dir + "/t/" + method + "_s0/stitch.pt");
+    EXPECT_LT((T->weight() - P).abs().max().item<double>(), 1e-3) << method;
+    EXPECT_LT(T->bias().abs().max().item<double>(), 1e-3) << method;
+    EXPECT_GE(r["agreement"].get<double>(), 0.999) << method;
+    EXPECT_NEAR(r["stitched_acc"].get<double>(), r["end_acc"].get<double>(), 0.001) << method;
+  }
+}
+
+TEST(StitchRun, TrainedMethodsWriteOutputsAndResume) {
+  const std::string f = test::arch_file("cnn");
+  StitchConfig c = small(f, f, "block2", "block2");
+  c.methods = {"fula", "tlm", "slm", "dm_hint"};
+  const auto rows = stitch_experiment_run(c);
+  ASSERT_EQ(rows.size(), 4u);
+  const std::string dir = c.out_dir + "/t";
+  for (const auto& m : c.methods) {
+    const std::string job = dir + "/" + m + "_s0";
+    for (const char* file : {"config.resolved.yaml", "result.json", "stitch.pt"})
+      EXPECT_TRUE(fs::exists(job + "/" + file)) << job << "/" << file;
+    std::ifstream in(job + "/result.json");
+    const auto res = nlohmann::json::parse(in);
+    for (const char* k :
+         {"git_commit", "torch_version", "device", "front_sha256", "end_sha256", "seed"})
+      EXPECT_TRUE(res["summary"].contains(k)) << k;
+    EXPECT_EQ(res["summary"]["front_sha256"].get<std::string>().size(), 64u);
+    EXPECT_EQ(res["loss_curve"].size(), 1u);
+    EXPECT_EQ(res["layers"][0]["point"], "block2");
+    EXPECT_EQ(res["layers"].size(), 3u) << "cnn's block2 is followed by block3 and head";
+  }
+  // Self-stitch from the lstsq initialisation: training keeps every method at the end model.
+  for (const auto& r : rows) EXPECT_GE(r["agreement"].get<double>(), 0.97) << r["method"];
+  const auto again = stitch_experiment_run(c);  // resumes: nothing recomputed, nothing appended
+  EXPECT_EQ(again.size(), 4u);
+  std::ifstream jl(dir + "/results.jsonl");
+  int lines = 0;
+  for (std::string s; std::getline(jl, s);) lines += !s.empty();
+  EXPECT_EQ(lines, 4);
+  std::ifstream csv(dir + "/results.csv");
+  std::string header;
+  std::getline(csv, header);
+  EXPECT_EQ(header.rfind("name,method,seed,", 0), 0u) << header;
+}
+
+TEST(StitchRun, BadInputsGiveClearErrors) {
+  const std::string mlp = test::arch_file("mlp"), cnn = test::arch_file("cnn");
+  EXPECT_NE(error_of([&] {
+              stitch_experiment_run(small(mlp, cnn, "layer2", "block1"));
+            }).find("cannot stitch a [256]"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] {
+              stitch_experiment_run(small(cnn, cnn, "block9", "block1"));
+            }).find("valid points"),
+            std::string::npos);
+  StitchConfig w = small(cnn, cnn, "block2", "block2");
+  w.methods = {"fula"};
+  w.fula_weights = {1.0};
+  EXPECT_NE(error_of([&] {
+              stitch_experiment_run(w);
+            }).find("fula.weights has 1 entries but FuLA uses 3"),
+            std::string::npos);
+  // nan_toy takes log() after point 'a', which is positive on real data; a random stitch makes
+  // it negative, so the first training step's loss is NaN.
+  const std::string toy = test::fixture("nan_toy.pt");
+  StitchConfig nan = small(toy, toy, "a", "a");
+  nan.methods = {"tlm"};
+  nan.init = "rand";
+  const std::string e = error_of([&] { stitch_experiment_run(nan); });
+  EXPECT_NE(e.find("tlm seed 0: loss is"), std::string::npos) << e;
+  EXPECT_NE(e.find("step"), std::string::npos) << e;
+  EXPECT_FALSE(fs::exists(nan.out_dir + "/t/tlm_s0/result.json"));
+  // Underdetermined lstsq (K rows < C_in + 1) warns and still gives a finite min-norm fit.
+  StitchConfig k = small(mlp, mlp, "layer1", "layer1");
+  k.init_samples = 100;
+  k.methods = {"dm_closed"};
+  const auto rows = stitch_experiment_run(k);
+  EXPECT_TRUE(std::isfinite(rows[0]["stitched_acc"].get<double>()));
+}
+
+TEST(StitchRun, ConfigValidation) {
+  auto err = [](const std::string& yaml) {
+    return error_of([&] { stitch_config_parse(YAML::Load(yaml)); });
+  };
+  const std::string base = "front: a.pt\nend: b.pt\nfront_point: x\nend_point: y\n";
+  EXPECT_NE(err(base + "methods: [fulla]").find("did you mean 'fula'"), std::string::npos);
+  EXPECT_NE(err(base + "train: {epoch: 3}").find("did you mean 'train.epochs'"), std::string::npos);
+  EXPECT_NE(err(base + "train: {lr: fast}").find("'train.lr': expected a number"),
+            std::string::npos);
+  EXPECT_NE(err(base + "seeds: [a]").find("'seeds': expected a list"), std::string::npos);
+  EXPECT_NE(err("front: a.pt").find("needs 'front' and 'end'"), std::string::npos);
+  EXPECT_EQ(stitch_config_parse(YAML::Load(base)).methods,
+            (std::vector<std::string>{"dm_closed", "fula"}));
+}
