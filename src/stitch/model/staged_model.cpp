@@ -3,6 +3,7 @@
 #include <torch/csrc/jit/api/function_impl.h>
 #include <torch/csrc/jit/ir/ir.h>
 #include <torch/csrc/jit/passes/inliner.h>
+#include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/script.h>
 
 #include <map>
@@ -47,6 +48,21 @@ ModelMeta meta_read(torch::jit::Module& m) {
   return meta;
 }
 }  // namespace
+
+// Runs segments and forward passes without the graph executor's optimisation passes. Measured
+// (bench/fula_throughput.sh): the profiling executor's specialisation and autodiff graphs cost
+// up to 2x on these small, frequently re-entered cut graphs. Discovery must keep optimisation
+// on: with it off, Inline does not expand nested module calls and nested points vanish.
+class ExecutorPlain {
+ public:
+  ExecutorPlain() : was_(torch::jit::getGraphExecutorOptimize()) {
+    torch::jit::setGraphExecutorOptimize(false);
+  }
+  ~ExecutorPlain() { torch::jit::setGraphExecutorOptimize(was_); }
+
+ private:
+  bool was_;
+};
 
 struct StagedModel::Impl {
   std::string path;
@@ -101,6 +117,7 @@ struct StagedModel::Impl {
       it = segments.emplace(key, std::move(fn)).first;
     }
     std::vector<c10::IValue> stack{module._ivalue(), x};
+    ExecutorPlain plain;
     return (*it->second)(stack).toTensor();
   }
 };
@@ -130,8 +147,11 @@ StagedModel StagedModel::load(const std::string& path, c10::Device device) {
   m.device = device;
   m.module.eval();
   m.meta = meta_read(m.module);
+  const bool optimize = torch::jit::getGraphExecutorOptimize();
+  torch::jit::setGraphExecutorOptimize(true);  // Inline expands nested calls only with it on
   m.graph = m.module.get_method("forward").graph()->copy();
   torch::jit::Inline(*m.graph);
+  torch::jit::setGraphExecutorOptimize(optimize);
   if (m.graph->inputs().size() != 2)
     throw StitchError(fmt::format("model '{}': forward must take exactly one tensor, it takes {}",
                                   path, m.graph->inputs().size() - 1));
@@ -231,6 +251,7 @@ void StagedModel::probe(std::vector<int64_t> input_shape) {
 
 at::Tensor StagedModel::forward(const at::Tensor& x) {
   std::vector<c10::IValue> in{x};
+  ExecutorPlain plain;
   return impl_->module.forward(in).toTensor();
 }
 

@@ -112,6 +112,16 @@ at::Tensor StitchLayerImpl::bias() const {
 
 at::Tensor StitchLayerImpl::forward(const at::Tensor& x) {
   const int64_t n = x.size(0);
+  if (kind_ == StitchKind::kConv && !bn_in_ && !bn_out_) {  // same map, as a 1x1 convolution
+    at::Tensor z = x;
+    if (x.size(2) != spec_.out_shape[1] || x.size(3) != spec_.out_shape[2])
+      z = torch::nn::functional::interpolate(
+          x, torch::nn::functional::InterpolateFuncOptions()
+                 .size(std::vector<int64_t>{spec_.out_shape[1], spec_.out_shape[2]})
+                 .mode(torch::kBilinear)
+                 .align_corners(false));
+    return at::conv2d(z, weight().view({c_out_, c_in_, 1, 1}), b_);
+  }
   at::Tensor r = rows_in(x);
   if (bn_in_) r = bn_in_->forward(r);
   r = spec_.rank > 0 ? r.mm(v_.t()).mm(u_.t()) + b_ : at::addmm(b_, r, w_.t());
