@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One entry point for a fresh Debian bookworm machine:
-#   bash scripts/run.sh example   install deps, build, train two small cnns, print results
+#   bash scripts/run.sh example   install deps, build, train two small cnns, stitch them, print results
 #   bash scripts/run.sh test      install deps, build, run the test suite (ctest)
 #   bash scripts/run.sh build     install deps and build only
 # Env: BUILD_DIR (default build), JOBS (default: nproc).
@@ -31,5 +31,9 @@ case "$what" in
     echo
     echo "Stitch points of $out/cnn_s0.pt:"
     "$S" layers "$out/cnn_s0.pt"
+    echo
+    echo "Stitching cnn_s0 -> cnn_s1 at block2 (configs/example_stitch.yaml):"
+    rm -rf "$out/stitch"   # a fresh table each time (jobs with a result.json would be skipped)
+    "$S" run configs/example_stitch.yaml
     ;;
 esac

@@ -160,3 +160,19 @@ TEST(StitchRun, ConfigValidation) {
   EXPECT_EQ(stitch_config_parse(YAML::Load(base)).methods,
             (std::vector<std::string>{"dm_closed", "fula"}));
 }
+
+// With the end model stitched to itself, both optional evaluations have known answers: the
+// stitched model is the end model, so its robust accuracy equals the end model's (same attack
+// seed) and it agrees with the end model on marked and rolled images alike (excess 0).
+TEST(StitchRun, RobustAndMarkerEvaluationsOnSelfStitch) {
+  const std::string f = test::arch_file("mlp");
+  StitchConfig c = small(f, f, "layer2", "layer2");
+  c.methods = {"dm_closed"};
+  c.robust_samples = 200;
+  c.robust_steps = 5;
+  c.markers = "pixel_loc";
+  const auto rows = stitch_experiment_run(c);
+  EXPECT_NEAR(rows[0]["robust_acc"].get<double>(), rows[0]["end_robust_acc"].get<double>(), 0.011);
+  EXPECT_GE(rows[0]["marker_agreement"].get<double>(), 0.999);
+  EXPECT_NEAR(rows[0]["excess_agreement"].get<double>(), 0.0, 0.002);
+}

@@ -73,6 +73,13 @@ StitchConfig stitch_config_parse(const YAML::Node& node) {
   c.procrustes_scale = p.boolean("scale", c.procrustes_scale);
   c.procrustes_kabsch = p.boolean("kabsch", c.procrustes_kabsch);
   p.finish();
+  YamlReader e = r.child("eval");
+  c.robust_samples = e.integer("robust_samples", c.robust_samples, 0, 10000);
+  c.robust_steps = e.integer("robust_steps", c.robust_steps, 1, 10000);
+  c.robust_epsilon = e.real("robust_epsilon", c.robust_epsilon, 0, 1);
+  c.robust_alpha = e.real("robust_alpha", c.robust_alpha, 1e-9, 1);
+  c.markers = e.str("markers", c.markers, {"none", "pixel", "pixel_loc", "rand"});
+  e.finish();
   c.device = r.str("device", c.device);
   c.threads = r.integer("threads", c.threads, 0, 1024);
   r.finish();
@@ -129,6 +136,11 @@ YAML::Node stitch_config_dump(const StitchConfig& c) {
   n["procrustes"]["center"] = c.procrustes_center;
   n["procrustes"]["scale"] = c.procrustes_scale;
   n["procrustes"]["kabsch"] = c.procrustes_kabsch;
+  n["eval"]["robust_samples"] = c.robust_samples;
+  n["eval"]["robust_steps"] = c.robust_steps;
+  n["eval"]["robust_epsilon"] = c.robust_epsilon;
+  n["eval"]["robust_alpha"] = c.robust_alpha;
+  n["eval"]["markers"] = c.markers;
   n["device"] = c.device;
   n["threads"] = c.threads;
   return n;

@@ -37,6 +37,12 @@ struct StitchConfig {
   bool fula_soft = false;                // add the SLM KL term to the mean
   // Procrustes
   bool procrustes_center = true, procrustes_scale = false, procrustes_kabsch = false;
+  // optional evaluations on the test split
+  int64_t robust_samples = 0;  // PGD-L-inf robust accuracy of the stitched model (0 = off)
+  int64_t robust_steps = 20;
+  double robust_epsilon = 0.1, robust_alpha = 0.01;
+  std::string markers =
+      "none";  // excess agreement with shortcut markers: none|pixel|pixel_loc|rand
   std::string device = "auto";
   int64_t threads = 0;
 };

@@ -12,12 +12,14 @@
 #include <spdlog/spdlog.h>
 
 #include "stitch/data/fashion_mnist.h"
+#include "stitch/data/markers.h"
 #include "stitch/metrics/classification.h"
 #include "stitch/model/staged_model.h"
 #include "stitch/objectives/losses.h"
 #include "stitch/runner/results.h"
 #include "stitch/stitchers/fit.h"
 #include "stitch/stitchers/stitch_layer.h"
+#include "stitch/train/trainer.h"
 #include "stitch/util/device.h"
 #include "stitch/util/error.h"
 #include "stitch/util/fs.h"
@@ -260,6 +262,42 @@ Json evaluate(StitchLayer& T, StagedModel& end, const Shared& sh, const StitchCo
   return r;
 }
 
+// Evaluations that need the stitched model on new images (front recomputed): robust accuracy
+// under PGD and excess agreement with shortcut markers (METHODS.md §1.6b).
+void evaluate_inputs(StitchLayer& T, StagedModel& front, StagedModel& end, const Dataset& test,
+                     const StitchConfig& c, c10::Device dev, Json& row) {
+  ForwardFn stitched = [&](const at::Tensor& x) {
+    return end.forward_range(T->forward(front.forward_range(x, kInput, c.front_point)), c.end_point,
+                             kOutput);
+  };
+  ForwardFn end_fn = [&](const at::Tensor& x) { return end.forward(x); };
+  if (c.robust_samples > 0) {
+    const PgdOptions o{c.robust_epsilon, c.robust_alpha, c.robust_steps, true, 777};
+    const Dataset sub = dataset_first(test, c.robust_samples);
+    row["robust_acc"] = robust_accuracy_eval(stitched, sub, o, dev);
+    row["end_robust_acc"] = robust_accuracy_eval(end_fn, sub, o, dev);
+  }
+  if (c.markers != "none") {
+    torch::NoGradGuard g;
+    const MarkerMode mode = marker_mode_parse(c.markers);
+    auto agreement_with = [&](const at::Tensor& marker_class) {
+      std::vector<at::Tensor> hs, gs;
+      at::Tensor imgs = markers_apply(test.images, marker_class, mode, 4242);
+      for (int64_t s = 0; s < test.size(); s += kEvalBatch) {
+        at::Tensor x = imgs.narrow(0, s, std::min(kEvalBatch, test.size() - s)).to(dev);
+        hs.push_back(stitched(x));
+        gs.push_back(end_fn(x));
+      }
+      return prediction_agreement(at::cat(hs), at::cat(gs));
+    };
+    const double correct = agreement_with(test.labels),
+                 rolled = agreement_with(labels_roll(test.labels));
+    row["marker_agreement"] = correct;
+    row["rolled_marker_agreement"] = rolled;
+    row["excess_agreement"] = correct - rolled;
+  }
+}
+
 }  // namespace
 
 std::vector<Json> stitch_experiment_run(const StitchConfig& c) {
@@ -340,6 +378,7 @@ std::vector<Json> stitch_experiment_run(const StitchConfig& c) {
                   {"stitch_kind", stitch_kind_name(T->kind())}};
       for (auto it = ev.begin(); it != ev.end(); ++it)
         if (!it.value().is_array()) row[it.key()] = it.value();
+      evaluate_inputs(T, front, end, test, c, dev, row);
       for (const char* k : {"stitched_acc", "fula_test"})
         if (!std::isfinite(row[k].get<double>()))
           throw StitchError(
