@@ -26,7 +26,8 @@ case "$what" in
     S="$BUILD_DIR/stitch"
     for seed in 0 1; do
       "$S" train-model --arch cnn --seed "$seed" --epochs 1 --train-samples 6000 \
-        --set test_samples=2000 --set adversarial.eval_samples=200 --out "$out/cnn_s$seed.pt" | tail -n 1
+        --set test_samples=2000 --set adversarial.eval_samples=200 --out "$out/cnn_s$seed.pt" |
+        tail -n $((seed == 0 ? 2 : 1))   # the table header once
     done
     echo
     echo "Stitch points of $out/cnn_s0.pt:"
