@@ -25,6 +25,7 @@
 #include "stitch/util/fs.h"
 #include "stitch/util/hash.h"
 #include "stitch/util/progress.h"
+#include "stitch/util/schedule.h"
 #include "stitch/util/version.h"
 
 namespace stitch {
@@ -97,13 +98,6 @@ at::Tensor end_from(StagedModel& end, const at::Tensor& z, const std::string& j,
   return end.forward_range(cur, prev, kOutput);
 }
 
-double lr_at(const StitchConfig& c, int64_t step, int64_t total) {
-  const double t = static_cast<double>(step) / static_cast<double>(std::max<int64_t>(total, 1));
-  if (c.schedule == "cosine") return c.lr * 0.5 * (1.0 + std::cos(M_PI * t));
-  if (c.schedule == "step") return c.lr * (t < 1.0 / 3 ? 1.0 : t < 2.0 / 3 ? 0.1 : 0.01);
-  return c.lr;
-}
-
 Affine closed_form(const std::string& how, StitchLayer& T, const Shared& sh,
                    const StitchConfig& c) {
   const int64_t k = std::min<int64_t>(c.init_samples, sh.front_train.size(0));
@@ -160,7 +154,8 @@ Json train_stitch(StitchLayer& T, StagedModel& end, const std::string& method, i
       at::Tensor y = sh.labels_train.index_select(0, idx),
                  g = sh.end_logits_train.index_select(0, idx);
       for (auto& grp : opt.param_groups())
-        static_cast<torch::optim::AdamOptions&>(grp.options()).lr(lr_at(c, step, total));
+        static_cast<torch::optim::AdamOptions&>(grp.options())
+            .lr(schedule_lr(c.schedule, c.lr, step, total));
       opt.zero_grad();
       at::Tensor z = T->forward(xi), loss;
       if (method == "dm_hint") {
@@ -193,7 +188,7 @@ Json train_stitch(StitchLayer& T, StagedModel& end, const std::string& method, i
       if (c.iso_lambda > 0 && c.rank == 0) {  // decoupled AdamO-style step: moments never see it
         torch::NoGradGuard ng;
         at::Tensor w = T->named_parameters()["weight"];
-        w.sub_(lr_at(c, step, total) * c.iso_lambda * isometry_grad(w));
+        w.sub_(schedule_lr(c.schedule, c.lr, step, total) * c.iso_lambda * isometry_grad(w));
       }
       sum += lv;
       ema = step == 0 ? lv : 0.98 * ema + 0.02 * lv;

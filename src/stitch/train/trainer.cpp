@@ -19,6 +19,7 @@
 #include "stitch/util/error.h"
 #include "stitch/util/fs.h"
 #include "stitch/util/progress.h"
+#include "stitch/util/schedule.h"
 #include "stitch/util/version.h"
 
 namespace stitch {
@@ -52,13 +53,6 @@ double robust_accuracy_eval(const ForwardFn& forward, const Dataset& d, const Pg
 }
 
 namespace {
-
-double lr_at(const TrainConfig& c, int64_t step, int64_t total) {
-  const double t = static_cast<double>(step) / static_cast<double>(std::max<int64_t>(total, 1));
-  if (c.schedule == "cosine") return c.lr * 0.5 * (1.0 + std::cos(M_PI * t));
-  if (c.schedule == "step") return c.lr * (t < 1.0 / 3 ? 1.0 : t < 2.0 / 3 ? 0.1 : 0.01);
-  return c.lr;
-}
 
 // Per-sample marker classes for a shortcut batch: the label with probability p, else -1.
 at::Tensor marker_classes(const at::Tensor& labels, double p, uint64_t seed) {
@@ -150,7 +144,8 @@ TrainResult train_model(const TrainConfig& c) {
       }
       m.train(true);
       for (auto& g : opt->param_groups())
-        static_cast<torch::optim::OptimizerOptions&>(g.options()).set_lr(lr_at(c, step, total));
+        static_cast<torch::optim::OptimizerOptions&>(g.options())
+            .set_lr(schedule_lr(c.schedule, c.lr, step, total));
       opt->zero_grad();
       at::Tensor logits = m.forward(x);
       at::Tensor loss = torch::nn::functional::cross_entropy(logits, y);
