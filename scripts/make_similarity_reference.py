@@ -1,0 +1,122 @@
+#!/usr/bin/python3
+"""Reference values for the similarity metrics, written from METHODS.md §3-§4 with numpy only
+(float64), independently of the C++ code. Output: tests/fixtures/similarity_reference.pt.
+
+    /usr/bin/python3 scripts/make_similarity_reference.py
+"""
+import os
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+rng = np.random.default_rng(7)
+n, p, q = 60, 12, 9
+Z = rng.normal(size=(n, 5))
+X = Z @ rng.normal(size=(5, p)) + 0.3 * rng.normal(size=(n, p))
+Y = np.tanh(Z @ rng.normal(size=(5, q))) + 0.3 * rng.normal(size=(n, q))
+
+
+def centre(a):
+    return a - a.mean(0)
+
+
+def linear_cka(x, y):  # HSIC_0 with H K H, divided out
+    n = x.shape[0]
+    H = np.eye(n) - np.ones((n, n)) / n
+    K, L = x @ x.T, y @ y.T
+    hsic = lambda a, b: np.trace(a @ H @ b @ H) / (n - 1) ** 2
+    return hsic(K, L) / np.sqrt(hsic(K, K) * hsic(L, L))
+
+
+def hsic1(K, L):  # Song et al., exactly as METHODS §4
+    n = K.shape[0]
+    Kt, Lt = K - np.diag(np.diag(K)), L - np.diag(np.diag(L))
+    one = np.ones(n)
+    return (np.trace(Kt @ Lt) + (one @ Kt @ one) * (one @ Lt @ one) / ((n - 1) * (n - 2))
+            - 2.0 / (n - 2) * (one @ Kt @ Lt @ one)) / (n * (n - 3))
+
+
+def unbiased_cka(x, y):
+    K, L = x @ x.T, y @ y.T
+    return hsic1(K, L) / np.sqrt(hsic1(K, K) * hsic1(L, L))
+
+
+def cca_corrs(x, y):  # canonical correlations via QR of centred data
+    qx, _ = np.linalg.qr(centre(x))
+    qy, _ = np.linalg.qr(centre(y))
+    u, s, vt = np.linalg.svd(qx.T @ qy, full_matrices=False)
+    return qx, u, s
+
+
+def svcca(x, y, variance=0.99):
+    def reduce(a):
+        u, s, vt = np.linalg.svd(centre(a), full_matrices=False)
+        frac = np.cumsum(s ** 2) / np.sum(s ** 2)
+        keep = int(np.searchsorted(frac, variance - 1e-12) + 1)
+        return u[:, :keep] * s[:keep]
+    _, _, s = cca_corrs(reduce(x), reduce(y))
+    return float(np.mean(np.clip(s, 0, 1)))
+
+
+def pwcca(x, y):
+    qx, u, s = cca_corrs(x, y)
+    h = qx @ u  # canonical variates of X
+    alpha = np.abs(h.T @ centre(x)).sum(1)
+    alpha = alpha / alpha.sum()
+    return float(np.sum(alpha * np.clip(s, 0, 1)))
+
+
+def knn_prep(a):
+    qv = np.mean(np.quantile(np.abs(a), 0.95, axis=1))
+    c = np.clip(a, -qv, qv)
+    return c / np.linalg.norm(c, axis=1, keepdims=True)
+
+
+def topk_mask(G, k):
+    G = G.copy()
+    np.fill_diagonal(G, -np.inf)
+    idx = np.argsort(-G, axis=1, kind="stable")[:, :k]
+    M = np.zeros_like(G)
+    np.put_along_axis(M, idx, 1.0, axis=1)
+    return M
+
+
+def mutual_knn(x, y, k):
+    a, b = knn_prep(x), knn_prep(y)
+    ma, mb = topk_mask(a @ a.T, k), topk_mask(b @ b.T, k)
+    return float(np.mean((ma * mb).sum(1) / k))
+
+
+def cknna(x, y, k):
+    K, L = x @ x.T, y @ y.T
+    mk, ml = topk_mask(K, k), topk_mask(L, k)
+    m = mk * ml
+    return hsic1(m * K, m * L) / np.sqrt(hsic1(mk * K, mk * K) * hsic1(ml * L, ml * L))
+
+
+# minibatch CKA over 3 batches of 20
+mb = [(X[i:i + 20], Y[i:i + 20]) for i in range(0, 60, 20)]
+kl = sum(hsic1(a @ a.T, b @ b.T) for a, b in mb)
+kk = sum(hsic1(a @ a.T, a @ a.T) for a, b in mb)
+ll = sum(hsic1(b @ b.T, b @ b.T) for a, b in mb)
+
+vals = {
+    "linear_cka": linear_cka(X, Y), "unbiased_cka": unbiased_cka(X, Y),
+    "minibatch_cka": kl / np.sqrt(kk * ll), "svcca": svcca(X, Y), "pwcca": pwcca(X, Y),
+    "mutual_knn_5": mutual_knn(X, Y, 5), "cknna_5": cknna(X, Y, 5),
+}
+buffers = {"x": torch.tensor(X), "y": torch.tensor(Y)}
+buffers.update({k: torch.tensor(float(v), dtype=torch.float64) for k, v in vals.items()})
+
+
+class Tensors(nn.Module):
+    def __init__(self):
+        super().__init__()
+        for k, v in buffers.items():
+            self.register_buffer(k, v)
+
+
+out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures", "similarity_reference.pt")
+torch.jit.script(Tensors()).save(out)
+print(os.path.normpath(out), {k: round(float(v), 6) for k, v in vals.items()})
