@@ -121,6 +121,12 @@ TEST(StitchRun, BadInputsGiveClearErrors) {
               stitch_experiment_run(small(cnn, cnn, "block9", "block1"));
             }).find("valid points"),
             std::string::npos);
+  StitchConfig last = small(cnn, cnn, "head", "head");
+  last.methods = {"fula"};
+  EXPECT_NE(error_of([&] {
+              stitch_experiment_run(last);
+            }).find("fula needs end-model layers after end_point 'head'"),
+            std::string::npos);
   StitchConfig w = small(cnn, cnn, "block2", "block2");
   w.methods = {"fula"};
   w.fula_weights = {1.0};

@@ -315,9 +315,10 @@ std::vector<Json> stitch_experiment_run(const StitchConfig& c) {
   sh.downstream = downstream_points(end, c);
   const auto needs_downstream = [&](const std::string& m) { return m == "fula"; };
   if (std::any_of(c.methods.begin(), c.methods.end(), needs_downstream) && sh.downstream.empty())
-    spdlog::warn(
-        "fula: end point '{}' has no downstream layers; FuLA reduces to the stitch-point term",
-        c.end_point);
+    throw StitchError(fmt::format(
+        "fula needs end-model layers after end_point '{}' and {} has none (layers: {}); choose "
+        "an earlier end_point or use dm_hint",
+        c.end_point, c.end, fmt::join(end.meta().stitch_points, ", ")));
   if (!c.fula_weights.empty() && c.fula_weights.size() != sh.downstream.size() + 1)
     throw StitchError(fmt::format("fula.weights has {} entries but FuLA uses {} layers ({} and {})",
                                   c.fula_weights.size(), sh.downstream.size() + 1, c.end_point,
