@@ -11,5 +11,6 @@ namespace stitch::cli {
 void add_layers(CLI::App& app, std::function<int()>& run);       // stitch layers model.pt
 void add_train_model(CLI::App& app, std::function<int()>& run);  // stitch train-model
 void add_run(CLI::App& app, std::function<int()>& run);          // stitch run experiment.yaml
+void add_similarity(CLI::App& app, std::function<int()>& run);   // stitch similarity A.pt B.pt
 
 }  // namespace stitch::cli

@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   stitch::cli::add_layers(app, run);
   stitch::cli::add_train_model(app, run);
   stitch::cli::add_run(app, run);
+  stitch::cli::add_similarity(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

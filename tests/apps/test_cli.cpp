@@ -13,6 +13,8 @@
 
 #include <zlib.h>
 
+#include <nlohmann/json.hpp>
+
 #include "test_util.h"
 
 using stitch::test::run_cli;
@@ -178,4 +180,36 @@ TEST(Cli, RunPrintsResultsTable) {
   EXPECT_NE(r.out.find("dm_closed"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("tlm"), std::string::npos) << r.out;
   EXPECT_TRUE(fs::exists(dir + "/e/results.csv"));
+}
+
+TEST(Cli, SimilarityOfAModelWithItself) {
+  const std::string dir = stitch::test::temp_dir();
+  const std::string cnn = stitch::test::arch_file("cnn");
+  auto r = run_cli("similarity " + cnn + " " + cnn +
+                   " --points-a block3,head --points-b head --samples 400 --batch 100 --k 5 "
+                   "--device cpu --out-dir " +
+                   dir);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  std::ifstream in(dir + "/similarity/results.jsonl");
+  std::vector<nlohmann::json> rows;
+  for (std::string line; std::getline(in, line);) rows.push_back(nlohmann::json::parse(line));
+  ASSERT_EQ(rows.size(), 2u);
+  const auto& same = rows[1];  // head vs head: identical representations
+  EXPECT_EQ(same["front_point"], "head");
+  for (const char* m :
+       {"linear_cka", "unbiased_cka", "minibatch_cka", "svcca", "pwcca", "mutual_knn", "cknna"})
+    EXPECT_NEAR(same[m].get<double>(), 1.0, 1e-6) << m;
+  EXPECT_LT(rows[0]["linear_cka"].get<double>(), 1.0 - 1e-6) << "block3 vs head differ";
+  // block3 has 3136 features for 400 samples: PWCCA is undefined there and recorded as skipped.
+  EXPECT_FALSE(rows[0].contains("pwcca"));
+  EXPECT_NE(rows[0]["pwcca_skipped"].get<std::string>().find("more samples"), std::string::npos);
+  EXPECT_EQ(same["front_sha256"], same["end_sha256"]);
+  expect_one_line_error(run_cli("similarity " + cnn + " " + cnn +
+                                " --points-a block1 --points-b block2 --metrics cka2"),
+                        "unknown similarity metric 'cka2'");
+  expect_one_line_error(run_cli("similarity " + cnn + " " + cnn +
+                                " --points-a block1 --points-b block2 --k 500 --samples 100 "
+                                "--metrics mutual_knn --out-dir " +
+                                dir),
+                        "k must be in [1, n-1]");
 }

@@ -90,4 +90,7 @@ TEST(Similarity, RefusesMeaninglessInputs) {
   bad[2][1] = NAN;
   EXPECT_NE(error_of([&] { svcca(bad, x); }).find("NaN"), std::string::npos);
   EXPECT_NE(error_of([&] { MinibatchCka().value(); }).find("no batches"), std::string::npos);
+  at::Tensor wide = at::randn({30, 40}, at::kDouble);  // more features than samples: CCA degenerate
+  EXPECT_NE(error_of([&] { pwcca(wide, wide.narrow(1, 0, 20)); }).find("PWCCA: rank(X) + rank(Y)"),
+            std::string::npos);
 }

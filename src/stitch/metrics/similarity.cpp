@@ -132,6 +132,13 @@ double pwcca(const at::Tensor& x, const at::Tensor& y) {
   require_variance(Xc, "PWCCA", "X");
   require_variance(Yc, "PWCCA", "Y");
   at::Tensor Qx = basis(Xc), Qy = basis(Yc);
+  // With as many independent directions as centred samples (n - 1), every direction of the
+  // sample space is available to CCA and all correlations are 1: the value means nothing.
+  if (Qx.size(1) + Qy.size(1) >= X.size(0) - 1)
+    throw StitchError(fmt::format(
+        "PWCCA: rank(X) + rank(Y) = {} needs to be below n - 1 = {} samples for CCA to be "
+        "meaningful; use more samples (about 2x the feature count) or SVCCA",
+        Qx.size(1) + Qy.size(1), X.size(0) - 1));
   auto [U, S, Vh] = at::linalg_svd(Qx.t().mm(Qy), false);
   at::Tensor H = Qx.mm(U);                       // canonical variates of X, unit columns
   at::Tensor alpha = H.t().mm(Xc).abs().sum(1);  // alpha_i = sum_j |<h_i, x_j>|

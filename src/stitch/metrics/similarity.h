@@ -30,7 +30,8 @@ class MinibatchCka {
 // `dims` when dims > 0), then the mean canonical correlation between the reduced spaces.
 double svcca(const at::Tensor& x, const at::Tensor& y, double variance = 0.99, int64_t dims = 0);
 // PWCCA (Morcos et al.): canonical correlations weighted by how much of X each canonical
-// variate accounts for, alpha_i = sum_j |<h_i, x_j>|.
+// variate accounts for, alpha_i = sum_j |<h_i, x_j>|. Refuses rank(X) + rank(Y) >= n - 1,
+// where CCA correlations are all 1 by construction.
 double pwcca(const at::Tensor& x, const at::Tensor& y);
 // Mutual k-NN alignment (Huh et al.): outlier clamp, L2-normalised rows, top-k inner products
 // (self excluded), mean |N_X(i) ∩ N_Y(i)| / k. Needs k < n.
