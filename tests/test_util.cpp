@@ -1,5 +1,9 @@
 #include "test_util.h"
 
+#include <torch/script.h>
+
+#include <map>
+
 #include "stitch/util/error.h"
 
 #include <sys/wait.h>
@@ -31,13 +35,23 @@ struct TempDirs {
 };
 TempDirs g_temp;
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
+}  // namespace
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
 }
-}  // namespace
+
+at::Tensor tensor_fixture(const std::string& file, const std::string& name) {
+  static std::map<std::string, torch::jit::Module> loaded;
+  auto it = loaded.find(file);
+  if (it == loaded.end())
+    it = loaded.emplace(file, torch::jit::load(std::string(STITCH_TEST_DATA_DIR) + "/" + file))
+             .first;
+  return it->second.attr(name).toTensor();
+}
 
 std::string temp_dir() {
   std::string tmpl = "/tmp/stitch_test_XXXXXX";
@@ -70,8 +84,8 @@ CliResult run_cli(const std::string& args) {
   CliResult r;
   const int status = std::system(cmd.c_str());
   r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = slurp(dir + "/out");
-  r.err = slurp(dir + "/err");
+  r.out = read_file(dir + "/out");
+  r.err = read_file(dir + "/err");
   return r;
 }
 

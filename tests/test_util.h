@@ -3,11 +3,18 @@
 #include <functional>
 #include <string>
 
+#include <ATen/core/Tensor.h>
+
 namespace stitch::test {
 
 std::string arch_file(const std::string& arch);  // build's exported untrained architecture
 std::string fixture(const std::string& name);    // build's generated fixtures (fixtures/*.pt)
 std::string temp_dir();                          // a fresh folder under /tmp, removed at exit
+
+std::string read_file(const std::string& path);  // whole file ("" if unreadable)
+// Tensor attribute `name` of a checked-in TorchScript tensor container in tests/fixtures/
+// (made by scripts/make_*_reference.py); each file is loaded once.
+at::Tensor tensor_fixture(const std::string& file, const std::string& name);
 
 // Runs f and returns the message of the StitchError it throws ("" if it throws none).
 std::string error_of(const std::function<void()>& f);

@@ -57,11 +57,8 @@ TEST(Cli, BadModelFiles) {
   expect_one_line_error(run_cli("layers " + dir + "/none.pt"), "does not exist");
   std::ofstream(dir + "/text.pt") << "hello";
   expect_one_line_error(run_cli("layers " + dir + "/text.pt"), "not a TorchScript file");
-  {
-    std::ifstream in(stitch::test::arch_file("mlp"), std::ios::binary);
-    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    std::ofstream(dir + "/trunc.pt", std::ios::binary) << bytes.substr(0, 5000);
-  }
+  std::ofstream(dir + "/trunc.pt", std::ios::binary)
+      << stitch::test::read_file(stitch::test::arch_file("mlp")).substr(0, 5000);
   expect_one_line_error(run_cli("layers " + dir + "/trunc.pt"), "truncated");
   expect_one_line_error(run_cli("layers " + stitch::test::arch_file("cnn") + " --point blockX"),
                         "valid points: block1.0");
@@ -129,9 +126,7 @@ TEST(Cli, InterruptLeavesNoFile) {
   ASSERT_EQ(posix_spawn(&pid, STITCH_BINARY, &fa, nullptr, argv.data(), environ), 0);
   // Wait until training has started (the log line), then press Ctrl-C.
   for (int i = 0; i < 300; ++i) {
-    std::ifstream in(dir + "/err");
-    std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (s.find("train-model: cnn") != std::string::npos) break;
+    if (stitch::test::read_file(dir + "/err").find("train-model: cnn") != std::string::npos) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
@@ -140,8 +135,7 @@ TEST(Cli, InterruptLeavesNoFile) {
   waitpid(pid, &status, 0);
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 2);
-  std::ifstream in(dir + "/err");
-  std::string err((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string err = stitch::test::read_file(dir + "/err");
   EXPECT_NE(err.find("interrupted"), std::string::npos) << err;
   for (const auto& e : fs::directory_iterator(dir))
     EXPECT_EQ(e.path().filename().string().find("m.pt"), std::string::npos)

@@ -10,10 +10,8 @@ using namespace stitch;
 using stitch::test::error_of;
 
 namespace {
-at::Tensor fixture_ref(const char* name) {
-  static torch::jit::Module m =
-      torch::jit::load(std::string(STITCH_TEST_DATA_DIR) + "/similarity_reference.pt");
-  return m.attr(name).toTensor();
+at::Tensor fixture_ref(const std::string& name) {
+  return test::tensor_fixture("similarity_reference.pt", name);
 }
 double val(const char* name) {
   return fixture_ref(name).item<double>();

@@ -166,11 +166,8 @@ TEST(StagedModel, BadFilesGiveClearErrors) {
   std::ofstream(dir + "/text.pt") << "this is not a model\n";
   EXPECT_NE(error_of([&] { StagedModel::load(dir + "/text.pt"); }).find("not a TorchScript file"),
             std::string::npos);
-  {
-    std::ifstream in(test::arch_file("cnn"), std::ios::binary);
-    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    std::ofstream(dir + "/trunc.pt", std::ios::binary) << bytes.substr(0, bytes.size() / 2);
-  }
+  const std::string bytes = test::read_file(test::arch_file("cnn"));
+  std::ofstream(dir + "/trunc.pt", std::ios::binary) << bytes.substr(0, bytes.size() / 2);
   EXPECT_NE(error_of([&] { StagedModel::load(dir + "/trunc.pt"); }).find("truncated"),
             std::string::npos);
   StagedModel tv = StagedModel::load(test::fixture("resnet18_tv.pt"));

@@ -3,13 +3,12 @@
 #include <torch/torch.h>
 
 #include "stitch/objectives/losses.h"
+#include "test_util.h"
 
 using namespace stitch;
 
 static at::Tensor fixture_ref(const std::string& name) {
-  static torch::jit::Module m =
-      torch::jit::load(std::string(STITCH_TEST_DATA_DIR) + "/stitch_reference.pt");
-  return m.attr(name).toTensor();
+  return test::tensor_fixture("stitch_reference.pt", name);
 }
 
 // Reference: scripts/make_stitch_reference.py (numpy float64). The C++ distance divides by

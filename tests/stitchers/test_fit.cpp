@@ -5,6 +5,7 @@
 #include "stitch/stitchers/fit.h"
 #include "stitch/stitchers/stitch_layer.h"
 #include "stitch/util/error.h"
+#include "test_util.h"
 
 using namespace stitch;
 
@@ -14,10 +15,8 @@ namespace {
 // paths agree to ~1e-13; 1e-9 leaves room for BLAS differences and still catches any formula
 // error (those show up at the 1e-2 level).
 constexpr double kTol = 1e-9;
-at::Tensor fixture_ref(const char* name) {
-  static torch::jit::Module m =
-      torch::jit::load(std::string(STITCH_TEST_DATA_DIR) + "/stitch_reference.pt");
-  return m.attr(name).toTensor();
+at::Tensor fixture_ref(const std::string& name) {
+  return test::tensor_fixture("stitch_reference.pt", name);
 }
 void expect_close(const at::Tensor& a, const at::Tensor& b, const char* what) {
   ASSERT_EQ(a.sizes(), b.sizes()) << what;

@@ -20,6 +20,17 @@ size_t edit_distance(const std::string& a, const std::string& b) {
   return prev[b.size()];
 }
 
+std::pair<std::string, size_t> nearest(const std::string& word,
+                                       const std::vector<std::string>& choices) {
+  std::string best;
+  size_t best_d = 99;
+  for (const auto& c : choices) {
+    const size_t d = edit_distance(word, c);
+    if (d < best_d) best_d = d, best = c;
+  }
+  return {best, best_d};
+}
+
 YamlReader::YamlReader(const YAML::Node& node, std::string where)
     : node_(node), where_(std::move(where)) {
   if (node_ && !node_.IsNull() && !node_.IsMap())
@@ -114,12 +125,7 @@ void YamlReader::finish() const {
   for (const auto& kv : node_) {
     const std::string k = kv.first.as<std::string>();
     if (known_.count(k)) continue;
-    std::string best;
-    size_t best_d = 99;
-    for (const auto& c : known_) {
-      const size_t d = edit_distance(k, c);
-      if (d < best_d) best_d = d, best = c;
-    }
+    const auto [best, best_d] = nearest(k, std::vector<std::string>(known_.begin(), known_.end()));
     throw StitchError(fmt::format("unknown config key '{}{}'{}", where_, k,
                                   best_d <= std::max<size_t>(2, k.size() / 3)
                                       ? fmt::format("; did you mean '{}{}'?", where_, best)

@@ -35,6 +35,9 @@ class YamlReader {
 
 // Levenshtein distance, for "did you mean" suggestions.
 size_t edit_distance(const std::string& a, const std::string& b);
+// The choice closest to `word` in edit distance (first one on ties), and that distance.
+std::pair<std::string, size_t> nearest(const std::string& word,
+                                       const std::vector<std::string>& choices);
 
 // Loads a YAML file; throws StitchError with file:line for syntax errors.
 YAML::Node yaml_load_file(const std::string& path);

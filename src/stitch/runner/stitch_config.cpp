@@ -91,10 +91,7 @@ StitchConfig stitch_config_parse(const YAML::Node& node) {
   if (c.methods.empty()) throw StitchError("config key 'methods' is empty");
   for (const auto& m : c.methods)
     if (std::find(kStitchMethods.begin(), kStitchMethods.end(), m) == kStitchMethods.end()) {
-      std::string best;
-      size_t bd = 99;
-      for (const auto& k : kStitchMethods)
-        if (edit_distance(m, k) < bd) bd = edit_distance(m, k), best = k;
+      const auto [best, bd] = nearest(m, kStitchMethods);
       throw StitchError(fmt::format(
           "unknown method '{}'{}; valid: dm_closed, procrustes, maiorca, dm_hint, tlm, slm, fula",
           m, bd <= 3 ? fmt::format(" (did you mean '{}'?)", best) : ""));

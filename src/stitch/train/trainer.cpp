@@ -74,8 +74,7 @@ TrainResult train_model(const TrainConfig& c) {
   const std::string out = c.out_path();
   const std::string src = c.model.empty() ? arch_path(c.arch, c.arch_dir) : c.model;
   // Check the output location before spending minutes on training.
-  file_write_atomic(out + ".probe", [](const std::string& tmp) { file_write_text(tmp, ""); });
-  std::filesystem::remove(out + ".probe");
+  file_check_writable(out);
 
   Dataset train = fashion_mnist_load("train", c.data_dir);
   train = c.train_per_class > 0 ? dataset_per_class(train, c.train_per_class)

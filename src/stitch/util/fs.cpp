@@ -15,8 +15,7 @@
 namespace stitch {
 namespace fs = std::filesystem;
 
-void file_write_atomic(const std::string& path,
-                       const std::function<void(const std::string&)>& write) {
+void file_check_writable(const std::string& path) {
   const fs::path target(path);
   fs::path dir = target.parent_path();
   if (dir.empty()) dir = ".";
@@ -30,6 +29,11 @@ void file_write_atomic(const std::string& path,
                     path, dir.string()));
   if (fs::is_directory(target))
     throw StitchError(fmt::format("cannot write '{}': it is a folder (give a file name)", path));
+}
+
+void file_write_atomic(const std::string& path,
+                       const std::function<void(const std::string&)>& write) {
+  file_check_writable(path);
   const std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
   try {
     write(tmp);
@@ -38,7 +42,7 @@ void file_write_atomic(const std::string& path,
     throw;
   }
   std::error_code ec;
-  fs::rename(tmp, target, ec);
+  fs::rename(tmp, path, ec);
   if (ec) {
     std::remove(tmp.c_str());
     throw StitchError(fmt::format("cannot write '{}': {}", path, ec.message()));

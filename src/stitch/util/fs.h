@@ -12,6 +12,10 @@ namespace stitch {
 void file_write_atomic(const std::string& path,
                        const std::function<void(const std::string&)>& write);
 
+// Throws StitchError naming the path when a file could not be written there: the folder is
+// missing or not writable, or the path is a folder. Checked before long work starts.
+void file_check_writable(const std::string& path);
+
 // Writes text to path atomically.
 void file_write_text(const std::string& path, const std::string& text);
 
