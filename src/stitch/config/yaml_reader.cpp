@@ -115,6 +115,10 @@ bool YamlReader::boolean(const std::string& key, bool def) {
   }
 }
 
+void YamlReader::list_error(const std::string& key) const {
+  throw StitchError(fmt::format("config key '{}{}': expected a list", where_, key));
+}
+
 YamlReader YamlReader::child(const std::string& key) {
   YAML::Node v = get(key);
   return YamlReader(v ? v : YAML::Node(YAML::NodeType::Map), where_ + key + ".");

@@ -20,6 +20,18 @@ class YamlReader {
   int64_t integer(const std::string& key, int64_t def, int64_t min, int64_t max);
   double real(const std::string& key, double def, double min, double max);
   bool boolean(const std::string& key, bool def);
+  // A list of T (a single scalar is a list of one); `def` when absent.
+  template <typename T>
+  std::vector<T> list(const std::string& key, std::vector<T> def) {
+    YAML::Node v = get(key);
+    if (!v) return def;
+    try {
+      if (v.IsScalar()) return {v.template as<T>()};
+      return v.template as<std::vector<T>>();
+    } catch (const YAML::Exception&) {
+      list_error(key);
+    }
+  }
   YamlReader child(const std::string& key);  // nested map (absent = empty)
   bool has(const std::string& key) const;
   void allow(const std::string& key) { known_.insert(key); }  // a key read by other means (lists)
@@ -31,6 +43,7 @@ class YamlReader {
   std::string where_;
   std::set<std::string> known_;
   YAML::Node get(const std::string& key);
+  [[noreturn]] void list_error(const std::string& key) const;
 };
 
 // Levenshtein distance, for "did you mean" suggestions.

@@ -11,22 +11,6 @@ bool method_is_closed_form(const std::string& m) {
   return m == "dm_closed" || m == "procrustes" || m == "maiorca";
 }
 
-namespace {
-template <typename T>
-std::vector<T> list(YamlReader& r, const YAML::Node& node, const std::string& key,
-                    std::vector<T> def) {
-  r.allow(key);
-  const YAML::Node& n = node;
-  if (!n.IsMap() || !n[key] || n[key].IsNull()) return def;
-  try {
-    if (n[key].IsScalar()) return {n[key].as<T>()};
-    return n[key].as<std::vector<T>>();
-  } catch (const YAML::Exception&) {
-    throw StitchError(fmt::format("config key '{}': expected a list", key));
-  }
-}
-}  // namespace
-
 StitchConfig stitch_config_parse(const YAML::Node& node) {
   StitchConfig c;
   YamlReader r(node);
@@ -36,8 +20,8 @@ StitchConfig stitch_config_parse(const YAML::Node& node) {
   c.end = r.str("end", c.end);
   c.front_point = r.str("front_point", c.front_point);
   c.end_point = r.str("end_point", c.end_point);
-  c.methods = list<std::string>(r, node, "methods", c.methods);
-  c.seeds = list<int64_t>(r, node, "seeds", c.seeds);
+  c.methods = r.list<std::string>("methods", c.methods);
+  c.seeds = r.list<int64_t>("seeds", c.seeds);
   YamlReader d = r.child("data");
   c.data_dir = d.str("dir", c.data_dir);
   c.train_samples = d.integer("train_samples", c.train_samples, 1, 60000);
@@ -61,10 +45,8 @@ StitchConfig stitch_config_parse(const YAML::Node& node) {
   c.rank = s.integer("rank", c.rank, 0, 1 << 20);
   s.finish();
   YamlReader f = r.child("fula");
-  const YAML::Node fnode =
-      node.IsMap() && node["fula"] ? node["fula"] : YAML::Node(YAML::NodeType::Map);
-  c.fula_points = list<std::string>(f, fnode, "points", c.fula_points);
-  c.fula_weights = list<double>(f, fnode, "weights", c.fula_weights);
+  c.fula_points = f.list<std::string>("points", c.fula_points);
+  c.fula_weights = f.list<double>("weights", c.fula_weights);
   c.fula_cutoff = f.integer("cutoff", c.fula_cutoff, -1, 10000);
   c.fula_soft = f.boolean("soft", c.fula_soft);
   f.finish();
