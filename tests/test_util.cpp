@@ -1,5 +1,6 @@
 #include "test_util.h"
 
+#include <gtest/gtest.h>
 #include <torch/script.h>
 
 #include <map>
@@ -87,6 +88,13 @@ CliResult run_cli(const std::string& args) {
   r.out = read_file(dir + "/out");
   r.err = read_file(dir + "/err");
   return r;
+}
+
+void expect_one_line_error(const CliResult& r, const std::string& needle) {
+  EXPECT_EQ(r.rc, 2) << r.err;
+  EXPECT_EQ(r.err_lines(), 1) << r.err;
+  EXPECT_EQ(r.err.rfind("stitch: error: ", 0), 0u) << r.err;
+  EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
 }
 
 }  // namespace stitch::test

@@ -26,5 +26,7 @@ struct CliResult {
 };
 // Runs the stitch binary with `args` (shell words, already quoted as needed).
 CliResult run_cli(const std::string& args);
+// A user error is one line on stderr, "stitch: error: ...", exit code 2, containing `needle`.
+void expect_one_line_error(const CliResult& r, const std::string& needle);
 
 }  // namespace stitch::test

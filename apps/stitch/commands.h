@@ -12,5 +12,6 @@ void add_layers(CLI::App& app, std::function<int()>& run);       // stitch layer
 void add_train_model(CLI::App& app, std::function<int()>& run);  // stitch train-model
 void add_run(CLI::App& app, std::function<int()>& run);          // stitch run experiment.yaml
 void add_similarity(CLI::App& app, std::function<int()>& run);   // stitch similarity A.pt B.pt
+void add_activations(CLI::App& app, std::function<int()>& run);  // stitch activations M.pt
 
 }  // namespace stitch::cli

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   stitch::cli::add_train_model(app, run);
   stitch::cli::add_run(app, run);
   stitch::cli::add_similarity(app, run);
+  stitch::cli::add_activations(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -17,17 +17,11 @@
 
 #include "test_util.h"
 
+using stitch::test::expect_one_line_error;
 using stitch::test::run_cli;
 namespace fs = std::filesystem;
 
 namespace {
-// A user error is one line on stderr, "stitch: error: ...", exit code 2, nothing on stdout.
-void expect_one_line_error(const stitch::test::CliResult& r, const std::string& needle) {
-  EXPECT_EQ(r.rc, 2) << r.err;
-  EXPECT_EQ(r.err_lines(), 1) << r.err;
-  EXPECT_EQ(r.err.rfind("stitch: error: ", 0), 0u) << r.err;
-  EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
-}
 std::string arch_dir_flag() {
   return std::string("--set arch_dir=") + STITCH_ARCH_DIR;
 }
@@ -174,36 +168,4 @@ TEST(Cli, RunPrintsResultsTable) {
   EXPECT_NE(r.out.find("dm_closed"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("tlm"), std::string::npos) << r.out;
   EXPECT_TRUE(fs::exists(dir + "/e/results.csv"));
-}
-
-TEST(Cli, SimilarityOfAModelWithItself) {
-  const std::string dir = stitch::test::temp_dir();
-  const std::string cnn = stitch::test::arch_file("cnn");
-  auto r = run_cli("similarity " + cnn + " " + cnn +
-                   " --points-a block3,head --points-b head --samples 400 --batch 100 --k 5 "
-                   "--device cpu --out-dir " +
-                   dir);
-  ASSERT_EQ(r.rc, 0) << r.err;
-  std::ifstream in(dir + "/similarity/results.jsonl");
-  std::vector<nlohmann::json> rows;
-  for (std::string line; std::getline(in, line);) rows.push_back(nlohmann::json::parse(line));
-  ASSERT_EQ(rows.size(), 2u);
-  const auto& same = rows[1];  // head vs head: identical representations
-  EXPECT_EQ(same["front_point"], "head");
-  for (const char* m :
-       {"linear_cka", "unbiased_cka", "minibatch_cka", "svcca", "pwcca", "mutual_knn", "cknna"})
-    EXPECT_NEAR(same[m].get<double>(), 1.0, 1e-6) << m;
-  EXPECT_LT(rows[0]["linear_cka"].get<double>(), 1.0 - 1e-6) << "block3 vs head differ";
-  // block3 has 3136 features for 400 samples: PWCCA is undefined there and recorded as skipped.
-  EXPECT_FALSE(rows[0].contains("pwcca"));
-  EXPECT_NE(rows[0]["pwcca_skipped"].get<std::string>().find("more samples"), std::string::npos);
-  EXPECT_EQ(same["front_sha256"], same["end_sha256"]);
-  expect_one_line_error(run_cli("similarity " + cnn + " " + cnn +
-                                " --points-a block1 --points-b block2 --metrics cka2"),
-                        "unknown similarity metric 'cka2'");
-  expect_one_line_error(run_cli("similarity " + cnn + " " + cnn +
-                                " --points-a block1 --points-b block2 --k 500 --samples 100 "
-                                "--metrics mutual_knn --out-dir " +
-                                dir),
-                        "k must be in [1, n-1]");
 }

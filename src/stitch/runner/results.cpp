@@ -2,7 +2,6 @@
 
 #include <fstream>
 #include <set>
-#include <sstream>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -24,32 +23,30 @@ std::string csv_cell(const nlohmann::json& v) {
 }
 }  // namespace
 
-void results_append(const std::string& dir, const nlohmann::json& row) {
-  const std::string jsonl = dir + "/results.jsonl";
-  std::string text;
-  {
-    std::ifstream in(jsonl);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    text = ss.str();
-  }
-  if (!text.empty() && text.back() != '\n') text += '\n';
-  text += row.dump() + "\n";
-  file_write_text(jsonl, text);
+std::vector<nlohmann::json> results_read(const std::string& dir) {
+  std::ifstream in(dir + "/results.jsonl");
   std::vector<nlohmann::json> rows;
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty()) continue;
+    nlohmann::json r = nlohmann::json::parse(line, nullptr, false);
+    if (r.is_object()) rows.push_back(r);
+  }
+  return rows;
+}
+
+void results_append(const std::string& dir, const nlohmann::json& row) {
+  std::vector<nlohmann::json> rows = results_read(dir);
+  rows.push_back(row);
+  std::string text;
+  for (const auto& r : rows) text += r.dump() + "\n";
+  file_write_text(dir + "/results.jsonl", text);
   // Identifying columns first (JSON objects keep keys sorted), then the rest alphabetically.
   std::vector<std::string> columns{"name", "method",      "seed",     "front",
                                    "end",  "front_point", "end_point"};
   std::set<std::string> seen(columns.begin(), columns.end());
-  std::istringstream lines(text);
-  for (std::string line; std::getline(lines, line);) {
-    if (line.empty()) continue;
-    nlohmann::json r = nlohmann::json::parse(line, nullptr, false);
-    if (!r.is_object()) continue;
+  for (const auto& r : rows)
     for (auto it = r.begin(); it != r.end(); ++it)
       if (seen.insert(it.key()).second) columns.push_back(it.key());
-    rows.push_back(r);
-  }
   std::string csv;
   for (size_t i = 0; i < columns.size(); ++i) csv += (i ? "," : "") + columns[i];
   csv += "\n";

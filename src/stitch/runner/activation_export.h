@@ -1,0 +1,33 @@
+#pragma once
+// `stitch activations`: a model's activations at chosen points on the first n images of a
+// Fashion-MNIST split, written to an HDF5 activation file (stitch/cache/activation_cache.h)
+// that `stitch similarity` and h5py read.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+namespace stitch {
+
+class StagedModel;
+
+struct ActivationExportConfig {
+  std::string model, out;
+  std::vector<std::string> points;  // empty: the model's recommended points
+  std::string split = "test";       // test | train
+  std::string data_dir = "/usr/share/datasets/fashion-mnist";
+  int64_t samples = 10000, batch = 500;
+  std::string device = "auto";
+  int64_t threads = 0;
+};
+
+// Writes c.out; returns the points written. Throws StitchError on bad settings.
+std::vector<std::string> activations_export(const ActivationExportConfig& c);
+
+// Activations [N, ...] of `images` at each point (in the order given), computed batch by batch
+// without gradients on the model's device.
+std::vector<at::Tensor> activations_collect(StagedModel& m, const std::vector<std::string>& points,
+                                            const at::Tensor& images, int64_t batch);
+
+}  // namespace stitch
