@@ -95,6 +95,37 @@ def cknna(x, y, k):
     return hsic1(m * K, m * L) / np.sqrt(hsic1(mk * K, mk * K) * hsic1(ml * L, ml * L))
 
 
+def procrustes_stats(xf, yf, xt, yt):
+    """METHODS §3.1: centre with the fit means, R = U V^T from svd(Xc^T Yc); statistics of the
+    fitted map y = (x - mu_x) R + mu_y on the held-out rows; EV against the held-out variance."""
+    mx, my = xf.mean(0), yf.mean(0)
+    u, s, vt = np.linalg.svd((xf - mx).T @ (yf - my), full_matrices=False)
+    R = u @ vt
+    rel = lambda x, y: np.linalg.norm((x - mx) @ R - (y - my)) / np.linalg.norm(y - my)
+    var = np.sum((yt - yt.mean(0)) ** 2)
+    A = np.linalg.pinv(np.hstack([xf, np.ones((len(xf), 1))])) @ yf  # affine least squares
+    out = {
+        "rel_error_fit": rel(xf, yf), "rel_error_test": rel(xt, yt),
+        "ev_after": 1 - np.sum((yt - ((xt - mx) @ R + my)) ** 2) / var,
+        "ev_affine": 1 - np.sum((yt - np.hstack([xt, np.ones((len(xt), 1))]) @ A) ** 2) / var,
+    }
+    xc, yc = xf - mx, yf - my
+    xc, yc = xc / np.linalg.norm(xc), yc / np.linalg.norm(yc)
+    out["distance"] = 2 - 2 * np.linalg.svd(xc.T @ yc, compute_uv=False).sum()
+    if xf.shape[1] == yf.shape[1]:
+        out["ev_before"] = 1 - np.sum((yt - xt) ** 2) / var
+        out["det"] = np.linalg.det(R)
+        out["r_minus_i"] = np.linalg.norm(R - np.eye(R.shape[0]))
+    return out
+
+
+# Procrustes: fit on the first 40 rows, held-out the last 20; a square pair (d = 12, a noisy
+# nonlinear image of a rotation) and the non-square (X, Y) pair.
+Q0, _ = np.linalg.qr(rng.normal(size=(p, p)))
+Y2 = np.tanh(X @ Q0) + 0.2 * rng.normal(size=(n, p))
+proc = {f"procrustes_sq_{k}": v for k, v in procrustes_stats(X[:40], Y2[:40], X[40:], Y2[40:]).items()}
+proc.update({f"procrustes_{k}": v for k, v in procrustes_stats(X[:40], Y[:40], X[40:], Y[40:]).items()})
+
 # minibatch CKA over 3 batches of 20
 mb = [(X[i:i + 20], Y[i:i + 20]) for i in range(0, 60, 20)]
 kl = sum(hsic1(a @ a.T, b @ b.T) for a, b in mb)
@@ -106,7 +137,8 @@ vals = {
     "minibatch_cka": kl / np.sqrt(kk * ll), "svcca": svcca(X, Y), "pwcca": pwcca(X, Y),
     "mutual_knn_5": mutual_knn(X, Y, 5), "cknna_5": cknna(X, Y, 5),
 }
-buffers = {"x": torch.tensor(X), "y": torch.tensor(Y)}
+vals.update(proc)
+buffers = {"x": torch.tensor(X), "y": torch.tensor(Y), "y_square": torch.tensor(Y2)}
 buffers.update({k: torch.tensor(float(v), dtype=torch.float64) for k, v in vals.items()})
 
 

@@ -12,60 +12,289 @@
 namespace stitch {
 
 namespace {
-at::Tensor checked(const at::Tensor& x, const char* what, const char* name) {
-  if (x.dim() != 2)
-    throw StitchError(
-        fmt::format("{}: {} must be 2-D [n, features], got {} dims", what, name, x.dim()));
-  if (!at::isfinite(x).all().item<bool>())
-    throw StitchError(fmt::format("{}: {} contains NaN or Inf", what, name));
-  return x.to(at::kDouble);
+constexpr int64_t kMaxGramRows = 25000;  // a 25k x 25k float64 Gram is 5 GB
+
+void check_pair(const Representation& a, const Representation& b, const char* what, int64_t min_n) {
+  if (a.n() != b.n())
+    throw StitchError(fmt::format("{}: {} has {} rows but {} has {}; rows must be the same inputs",
+                                  what, a.name(), a.n(), b.name(), b.n()));
+  if (a.n() < min_n)
+    throw StitchError(fmt::format("{}: needs at least {} samples, got {}", what, min_n, a.n()));
 }
 
-std::pair<at::Tensor, at::Tensor> pair_checked(const at::Tensor& x, const at::Tensor& y,
-                                               const char* what, int64_t min_n) {
-  at::Tensor X = checked(x, what, "X"), Y = checked(y, what, "Y");
-  if (X.size(0) != Y.size(0))
-    throw StitchError(fmt::format("{}: X has {} rows but Y has {}; rows must be the same inputs",
-                                  what, X.size(0), Y.size(0)));
-  if (X.size(0) < min_n)
-    throw StitchError(fmt::format("{}: needs at least {} samples, got {}", what, min_n, X.size(0)));
-  return {X, Y};
+void check_gram_rows(int64_t n, const std::string& name) {
+  if (n > kMaxGramRows)
+    throw StitchError(fmt::format(
+        "{}: {} rows need a {}x{} Gram matrix ({:.1f} GB); use at most {} samples (or pool "
+        "tokens instead of treating them as rows)",
+        name, n, n, n, 8.0 * static_cast<double>(n) * static_cast<double>(n) / 1e9, kMaxGramRows));
 }
 
-at::Tensor centred(const at::Tensor& x) {
-  return x - x.mean(0);
+// HSIC_1 (Song et al.) from tr(K~ L~), the sums 1^T K~ 1, 1^T L~ 1 and 1^T K~ L~ 1.
+double hsic_formula(int64_t n, double tr, double sk, double sl, double cross) {
+  const double nn = static_cast<double>(n);
+  return (tr + sk * sl / ((nn - 1) * (nn - 2)) - 2.0 / (nn - 2) * cross) / (nn * (nn - 3));
 }
 
-void require_variance(const at::Tensor& xc, const char* what, const char* name) {
-  if (xc.abs().max().item<double>() == 0.0)
-    throw StitchError(
-        fmt::format("{}: {} has zero variance (every sample is identical); the metric is undefined",
-                    what, name));
+// HSIC_1 of two symmetric Grams from their kept sums and <K, L>_F.
+double hsic_pair(const Representation::Gram& k, const Representation::Gram& l, double dot) {
+  const double tr = dot - k.diag.dot(l.diag).item<double>();
+  return hsic_formula(k.k.size(0), tr, k.total, l.total, k.row.dot(l.row).item<double>());
 }
 
-// Orthonormal basis of the column space of a centred matrix (rank-revealing via SVD).
-at::Tensor basis(const at::Tensor& xc) {
-  auto [U, S, Vh] = at::linalg_svd(xc, false);
-  const double tol =
-      S.max().item<double>() * 1e-10 * static_cast<double>(std::max(xc.size(0), xc.size(1)));
-  return U.narrow(1, 0, S.gt(tol).sum().item<int64_t>());
+Representation::Gram gram_of(const at::Tensor& xc) {
+  Representation::Gram g;
+  g.k = xc.mm(xc.t());
+  g.diag = g.k.diagonal().clone();
+  g.row = g.k.sum(1) - g.diag;
+  g.total = g.row.sum().item<double>();
+  g.norm = g.k.norm().item<double>();
+  if (xc.size(0) >= 4) g.hsic1 = hsic_pair(g, g, g.norm * g.norm);
+  return g;
 }
 
-at::Tensor topk_mask(const at::Tensor& gram, int64_t k) {
+// Columns of U whose singular value is above the rank tolerance of an m x p matrix.
+int64_t rank_of(const at::Tensor& s, int64_t m, int64_t p) {
+  if (s.numel() == 0) return 0;
+  const double tol = s.max().item<double>() * 1e-10 * static_cast<double>(std::max(m, p));
+  return s.gt(tol).sum().item<int64_t>();
+}
+
+at::Tensor topk_index(const at::Tensor& gram, int64_t k) {
   at::Tensor g = gram.clone();
   g.fill_diagonal_(-INFINITY);
-  at::Tensor idx = std::get<1>(g.topk(k, 1));
-  return at::zeros_like(gram).scatter_(1, idx, 1.0);
+  return std::get<1>(g.topk(k, 1));
+}
+
+at::Tensor knn_prepare(const at::Tensor& a, const std::string& name) {
+  // Clamp to +-q, q = mean over samples of each sample's 95th percentile of |feature|.
+  const double q = at::quantile(a.abs(), 0.95, 1).mean().item<double>();
+  at::Tensor c = a.clamp(-q, q);
+  at::Tensor norm = c.norm(2, 1, true);
+  if (norm.eq(0).any().item<bool>())
+    throw StitchError(
+        fmt::format("mutual k-NN: a sample of {} has an all-zero representation", name));
+  return c / norm;
+}
+
+void check_k(const Representation& r, int64_t lo, const char* what) {
+  const int64_t k = r.options().k;
+  if (k < lo || k >= r.n())
+    throw StitchError(
+        fmt::format("{}: k must be in [{}, n-1] = [{}, {}], got {}", what, lo, lo, r.n() - 1, k));
 }
 }  // namespace
 
+Representation::Representation(const at::Tensor& x, SimilarityOptions o, std::string name)
+    : o_(o), name_(std::move(name)) {
+  if (x.dim() != 2)
+    throw StitchError(fmt::format("{} must be 2-D [n, features], got {} dims", name_, x.dim()));
+  if (x.size(0) == 0) throw StitchError(fmt::format("{} has no rows (no samples)", name_));
+  x_ = x;
+  // Checks by reductions only (no n x p temporaries): a NaN or Inf anywhere makes the sum of
+  // the column means non-finite (float32 values cannot overflow a float64 sum).
+  const at::Tensor xd = x.to(at::kDouble), mean = xd.mean(0);
+  if (!std::isfinite(mean.sum().item<double>()))
+    throw StitchError(fmt::format(
+        "{} has NaN or Inf values; the similarity is undefined (check the model's numerics "
+        "there)",
+        name_));
+  xc_ = xd - mean;
+  constant_ = xc_.numel() == 0 || xc_.norm().item<double>() == 0.0;
+}
+
+void Representation::require_variance(const char* what) const {
+  if (constant_)
+    throw StitchError(
+        fmt::format("{}: {} has zero variance (every sample is identical); the metric is undefined",
+                    what, name_));
+}
+
+const Representation::Gram& Representation::gram() const {
+  if (!gram_.k.defined()) {
+    check_gram_rows(n(), name_);
+    gram_ = gram_of(xc_);
+  }
+  return gram_;
+}
+
+const std::vector<Representation::Gram>& Representation::batch_grams() const {
+  const int64_t b = o_.minibatch;
+  if (b < 4) throw StitchError(fmt::format("minibatch CKA: batch must be >= 4, got {}", b));
+  if (b > kMaxGramRows)
+    throw StitchError(fmt::format(
+        "minibatch CKA: batches of {} rows of {} need {}x{} Grams; use a smaller batch (at most "
+        "{} rows)",
+        b, name_, b, b, kMaxGramRows));
+  if (batch_grams_.empty())
+    for (int64_t s = 0; s + b <= n(); s += b) batch_grams_.push_back(gram_of(xc_.narrow(0, s, b)));
+  return batch_grams_;
+}
+
+double Representation::cov_norm() const {
+  if (cov_norm_ < 0)
+    cov_norm_ = n() <= features() ? gram().norm : xc_.t().mm(xc_).norm().item<double>();
+  return cov_norm_;
+}
+
+void Representation::svd_() const {
+  if (u_.defined()) return;
+  std::tie(u_, s_, vh_) = at::linalg_svd(xc_, false);
+}
+
+const at::Tensor& Representation::svcca_basis() const {
+  if (!svcca_basis_.defined()) {
+    require_variance("SVCCA");
+    svd_();
+    int64_t keep = o_.svcca_dims;
+    if (keep <= 0) {
+      at::Tensor frac = (s_ * s_).cumsum(0) / (s_ * s_).sum();
+      keep = frac.lt(o_.svcca_variance - 1e-12).sum().item<int64_t>() + 1;
+    }
+    keep = std::min<int64_t>(keep, s_.size(0));
+    svcca_basis_ = u_.narrow(1, 0, rank_of(s_.narrow(0, 0, keep), n(), keep));
+  }
+  return svcca_basis_;
+}
+
+const at::Tensor& Representation::basis() const {
+  if (!basis_.defined()) {
+    svd_();
+    basis_ = u_.narrow(1, 0, rank_of(s_, n(), features()));
+  }
+  return basis_;
+}
+
+const at::Tensor& Representation::basis_t_x() const {
+  if (!basis_t_x_.defined()) {
+    const int64_t r = basis().size(1);  // Q^T Xc = S_r V_r^T for Xc = U S V^T
+    basis_t_x_ = s_.narrow(0, 0, r).unsqueeze(1) * vh_.narrow(0, 0, r);
+  }
+  return basis_t_x_;
+}
+
+const at::Tensor& Representation::knn() const {
+  if (!knn_.defined()) {
+    check_k(*this, 1, "mutual k-NN");
+    check_gram_rows(n(), name_);
+    at::Tensor a = knn_prepare(x(), name_);
+    knn_ = topk_index(a.mm(a.t()), o_.k);
+  }
+  return knn_;
+}
+
+const at::Tensor& Representation::raw_gram() const {
+  if (!raw_gram_.defined()) {
+    check_gram_rows(n(), name_);
+    const at::Tensor xd = x();
+    raw_gram_ = xd.mm(xd.t());
+  }
+  return raw_gram_;
+}
+
+const at::Tensor& Representation::raw_gram_mask() const {
+  if (!raw_mask_.defined()) {
+    check_k(*this, 2, "CKNNA");
+    raw_mask_ = at::zeros_like(raw_gram()).scatter_(1, topk_index(raw_gram(), o_.k), 1.0);
+  }
+  return raw_mask_;
+}
+
+double Representation::cknna_self() const {
+  if (cknna_self_ < 0) {
+    at::Tensor mk = raw_gram_mask() * raw_gram();
+    cknna_self_ = hsic_unbiased(mk, mk);
+    if (cknna_self_ <= 0)
+      throw StitchError(fmt::format(
+          "CKNNA: {} has no variance among its nearest neighbours; the metric is undefined",
+          name_));
+  }
+  return cknna_self_;
+}
+
+double linear_cka(const Representation& a, const Representation& b) {
+  check_pair(a, b, "linear CKA", 2);
+  a.require_variance("linear CKA");
+  b.require_variance("linear CKA");
+  // <Xc Xc^T, Yc Yc^T>_F = ||Yc^T Xc||_F^2: n^2 per pair from kept Grams when n is below the
+  // feature count (the Grams are then cheaper to build than Xc^T Xc), else n p q directly.
+  const bool by_gram = a.n() <= std::max(a.features(), b.features());
+  const double num = by_gram ? (a.gram().k * b.gram().k).sum().item<double>()
+                             : b.centred().t().mm(a.centred()).pow(2).sum().item<double>();
+  return num / (a.cov_norm() * b.cov_norm());
+}
+
+double unbiased_cka(const Representation& a, const Representation& b) {
+  check_pair(a, b, "unbiased CKA", 4);
+  // HSIC_1 is unchanged by shifting the features, so the centred Grams serve (and are exact
+  // to more digits than X X^T of uncentred post-ReLU activations).
+  const Representation::Gram &k = a.gram(), &l = b.gram();
+  if (k.hsic1 <= 0 || l.hsic1 <= 0)
+    throw StitchError(
+        "unbiased CKA: a representation has no (unbiased) variance; the metric is undefined");
+  return hsic_pair(k, l, (k.k * l.k).sum().item<double>()) / std::sqrt(k.hsic1 * l.hsic1);
+}
+
+double minibatch_cka(const Representation& a, const Representation& b) {
+  check_pair(a, b, "minibatch CKA", 4);
+  const auto &ka = a.batch_grams(), &kb = b.batch_grams();
+  if (ka.empty())
+    throw StitchError(
+        fmt::format("minibatch CKA: {} samples are less than one batch of {}; use fewer per batch",
+                    a.n(), a.options().minibatch));
+  MinibatchCka m;
+  for (size_t i = 0; i < ka.size(); ++i) m.add(ka[i], kb[i]);
+  return m.value();
+}
+
+double svcca(const Representation& a, const Representation& b) {
+  check_pair(a, b, "SVCCA", 2);
+  at::Tensor rho = at::linalg_svdvals(a.svcca_basis().t().mm(b.svcca_basis()));
+  return rho.clamp(0.0, 1.0).mean().item<double>();
+}
+
+double pwcca(const Representation& a, const Representation& b) {
+  check_pair(a, b, "PWCCA", 2);
+  a.require_variance("PWCCA");
+  b.require_variance("PWCCA");
+  const at::Tensor &qx = a.basis(), &qy = b.basis();
+  // With as many independent directions as centred samples (n - 1), every direction of the
+  // sample space is available to CCA and all correlations are 1: the value means nothing.
+  if (qx.size(1) + qy.size(1) >= a.n() - 1)
+    throw StitchError(fmt::format(
+        "PWCCA: rank(X) + rank(Y) = {} needs to be below n - 1 = {} samples for CCA to be "
+        "meaningful; use more samples (about 2x the feature count) or SVCCA",
+        qx.size(1) + qy.size(1), a.n() - 1));
+  auto [U, S, Vh] = at::linalg_svd(qx.t().mm(qy), false);
+  // Canonical variates of X are H = Qx U; alpha_i = sum_j |<h_i, x_j>| = |U^T Qx^T Xc|.sum(1).
+  at::Tensor alpha = U.t().mm(a.basis_t_x()).abs().sum(1);
+  alpha = alpha / alpha.sum();
+  return (alpha * S.clamp(0.0, 1.0)).sum().item<double>();
+}
+
+double mutual_knn(const Representation& a, const Representation& b) {
+  check_pair(a, b, "mutual k-NN", 2);
+  const at::Tensor &ia = a.knn(), &ib = b.knn();
+  if (ia.size(1) != ib.size(1))
+    throw StitchError("mutual k-NN: both representations need the same k");
+  // Each row holds k distinct indices, so |N_X(i) ∩ N_Y(i)| counts equal index pairs.
+  const double shared = ia.unsqueeze(2).eq(ib.unsqueeze(1)).sum().item<double>();
+  return shared / static_cast<double>(a.n() * ia.size(1));
+}
+
+double cknna(const Representation& a, const Representation& b) {
+  check_pair(a, b, "CKNNA", 4);
+  const double kk = a.cknna_self(), ll = b.cknna_self();
+  at::Tensor m = a.raw_gram_mask() * b.raw_gram_mask();
+  return hsic_unbiased(m * a.raw_gram(), m * b.raw_gram()) / std::sqrt(kk * ll);
+}
+
 double linear_cka(const at::Tensor& x, const at::Tensor& y) {
-  auto [X, Y] = pair_checked(x, y, "linear CKA", 2);
-  at::Tensor Xc = centred(X), Yc = centred(Y);
-  require_variance(Xc, "linear CKA", "X");
-  require_variance(Yc, "linear CKA", "Y");
-  const double num = Yc.t().mm(Xc).pow(2).sum().item<double>();
-  return num / (Xc.t().mm(Xc).norm().item<double>() * Yc.t().mm(Yc).norm().item<double>());
+  return linear_cka(Representation(x), Representation(y, {}, "Y"));
+}
+
+double unbiased_cka(const at::Tensor& x, const at::Tensor& y) {
+  return unbiased_cka(Representation(x), Representation(y, {}, "Y"));
 }
 
 double hsic_unbiased(const at::Tensor& k, const at::Tensor& l) {
@@ -74,29 +303,24 @@ double hsic_unbiased(const at::Tensor& k, const at::Tensor& l) {
   at::Tensor K = k.to(at::kDouble).clone(), L = l.to(at::kDouble).clone();
   K.fill_diagonal_(0.0);
   L.fill_diagonal_(0.0);
-  const double nn = static_cast<double>(n);
   const double tr = (K * L.t()).sum().item<double>();  // tr(K L); masked Grams are not symmetric
-  const double sk = K.sum().item<double>(), sl = L.sum().item<double>();
   const double cross = K.sum(0).dot(L.sum(1)).item<double>();  // 1^T K L 1
-  return (tr + sk * sl / ((nn - 1) * (nn - 2)) - 2.0 / (nn - 2) * cross) / (nn * (nn - 3));
-}
-
-double unbiased_cka(const at::Tensor& x, const at::Tensor& y) {
-  auto [X, Y] = pair_checked(x, y, "unbiased CKA", 4);
-  at::Tensor K = X.mm(X.t()), L = Y.mm(Y.t());
-  const double kk = hsic_unbiased(K, K), ll = hsic_unbiased(L, L);
-  if (kk <= 0 || ll <= 0)
-    throw StitchError(
-        "unbiased CKA: a representation has no (unbiased) variance; the metric is undefined");
-  return hsic_unbiased(K, L) / std::sqrt(kk * ll);
+  return hsic_formula(n, tr, K.sum().item<double>(), L.sum().item<double>(), cross);
 }
 
 void MinibatchCka::add(const at::Tensor& x, const at::Tensor& y) {
-  auto [X, Y] = pair_checked(x, y, "minibatch CKA", 4);
-  at::Tensor K = X.mm(X.t()), L = Y.mm(Y.t());
-  kl_ += hsic_unbiased(K, L);
-  kk_ += hsic_unbiased(K, K);
-  ll_ += hsic_unbiased(L, L);
+  add(Representation(x), Representation(y, {}, "Y"));
+}
+
+void MinibatchCka::add(const Representation& x, const Representation& y) {
+  check_pair(x, y, "minibatch CKA", 4);
+  add(x.gram(), y.gram());
+}
+
+void MinibatchCka::add(const Representation::Gram& k, const Representation::Gram& l) {
+  kl_ += hsic_pair(k, l, (k.k * l.k).sum().item<double>());
+  kk_ += k.hsic1;
+  ll_ += l.hsic1;
   ++batches_;
 }
 
@@ -108,83 +332,33 @@ double MinibatchCka::value() const {
 }
 
 double svcca(const at::Tensor& x, const at::Tensor& y, double variance, int64_t dims) {
-  auto [X, Y] = pair_checked(x, y, "SVCCA", 2);
-  auto reduce = [&](const at::Tensor& a, const char* name) {
-    at::Tensor ac = centred(a);
-    require_variance(ac, "SVCCA", name);
-    auto [U, S, Vh] = at::linalg_svd(ac, false);
-    int64_t keep = dims;
-    if (keep <= 0) {
-      at::Tensor frac = (S * S).cumsum(0) / (S * S).sum();
-      keep = frac.lt(variance - 1e-12).sum().item<int64_t>() + 1;
-    }
-    keep = std::min<int64_t>(keep, S.size(0));
-    return (U.narrow(1, 0, keep) * S.narrow(0, 0, keep));
-  };
-  at::Tensor rx = reduce(X, "X"), ry = reduce(Y, "Y");
-  at::Tensor rho = at::linalg_svdvals(basis(centred(rx)).t().mm(basis(centred(ry))));
-  return rho.clamp(0.0, 1.0).mean().item<double>();
+  const SimilarityOptions o{variance, dims};
+  return svcca(Representation(x, o), Representation(y, o, "Y"));
 }
 
 double pwcca(const at::Tensor& x, const at::Tensor& y) {
-  auto [X, Y] = pair_checked(x, y, "PWCCA", 2);
-  at::Tensor Xc = centred(X), Yc = centred(Y);
-  require_variance(Xc, "PWCCA", "X");
-  require_variance(Yc, "PWCCA", "Y");
-  at::Tensor Qx = basis(Xc), Qy = basis(Yc);
-  // With as many independent directions as centred samples (n - 1), every direction of the
-  // sample space is available to CCA and all correlations are 1: the value means nothing.
-  if (Qx.size(1) + Qy.size(1) >= X.size(0) - 1)
-    throw StitchError(fmt::format(
-        "PWCCA: rank(X) + rank(Y) = {} needs to be below n - 1 = {} samples for CCA to be "
-        "meaningful; use more samples (about 2x the feature count) or SVCCA",
-        Qx.size(1) + Qy.size(1), X.size(0) - 1));
-  auto [U, S, Vh] = at::linalg_svd(Qx.t().mm(Qy), false);
-  at::Tensor H = Qx.mm(U);                       // canonical variates of X, unit columns
-  at::Tensor alpha = H.t().mm(Xc).abs().sum(1);  // alpha_i = sum_j |<h_i, x_j>|
-  alpha = alpha / alpha.sum();
-  return (alpha * S.clamp(0.0, 1.0)).sum().item<double>();
+  return pwcca(Representation(x), Representation(y, {}, "Y"));
 }
-
-namespace {
-at::Tensor knn_prepare(const at::Tensor& a) {
-  // Clamp to +-q, q = mean over samples of each sample's 95th percentile of |feature|.
-  const double q = at::quantile(a.abs(), 0.95, 1).mean().item<double>();
-  at::Tensor c = a.clamp(-q, q);
-  at::Tensor norm = c.norm(2, 1, true);
-  if (norm.eq(0).any().item<bool>())
-    throw StitchError("mutual k-NN: a sample has an all-zero representation");
-  return c / norm;
-}
-}  // namespace
 
 double mutual_knn(const at::Tensor& x, const at::Tensor& y, int64_t k) {
-  auto [X, Y] = pair_checked(x, y, "mutual k-NN", 2);
-  if (k < 1 || k >= X.size(0))
-    throw StitchError(
-        fmt::format("mutual k-NN: k must be in [1, n-1] = [1, {}], got {}", X.size(0) - 1, k));
-  at::Tensor a = knn_prepare(X), b = knn_prepare(Y);
-  at::Tensor ma = topk_mask(a.mm(a.t()), k), mb = topk_mask(b.mm(b.t()), k);
-  return ((ma * mb).sum(1) / static_cast<double>(k)).mean().item<double>();
+  SimilarityOptions o;
+  o.k = k;
+  return mutual_knn(Representation(x, o), Representation(y, o, "Y"));
 }
 
 double cknna(const at::Tensor& x, const at::Tensor& y, int64_t k) {
-  auto [X, Y] = pair_checked(x, y, "CKNNA", 4);
-  if (k < 2 || k >= X.size(0))
-    throw StitchError(
-        fmt::format("CKNNA: k must be in [2, n-1] = [2, {}], got {}", X.size(0) - 1, k));
-  at::Tensor K = X.mm(X.t()), L = Y.mm(Y.t());
-  at::Tensor mk = topk_mask(K, k), ml = topk_mask(L, k), m = mk * ml;
-  const double kk = hsic_unbiased(mk * K, mk * K), ll = hsic_unbiased(ml * L, ml * L);
-  if (kk <= 0 || ll <= 0)
-    throw StitchError("CKNNA: a masked representation has no variance; the metric is undefined");
-  return hsic_unbiased(m * K, m * L) / std::sqrt(kk * ll);
+  SimilarityOptions o;
+  o.k = k;
+  return cknna(Representation(x, o), Representation(y, o, "Y"));
 }
 
 ProcrustesStats procrustes_stats(const at::Tensor& x_fit, const at::Tensor& y_fit,
                                  const at::Tensor& x_test, const at::Tensor& y_test) {
-  auto [Xf, Yf] = pair_checked(x_fit, y_fit, "Procrustes", 2);
-  auto [Xt, Yt] = pair_checked(x_test, y_test, "Procrustes (held-out)", 2);
+  const Representation fx(x_fit, {}, "X (fit)"), fy(y_fit, {}, "Y (fit)");
+  const Representation tx(x_test, {}, "X (held-out)"), ty(y_test, {}, "Y (held-out)");
+  check_pair(fx, fy, "Procrustes", 2);
+  check_pair(tx, ty, "Procrustes (held-out)", 2);
+  const at::Tensor Xf = fx.x(), Yf = fy.x(), Xt = tx.x(), Yt = ty.x();
   const Procrustes p = fit_procrustes(Xf, Yf, true, false, false);
   ProcrustesStats s;
   auto rel = [&](const at::Tensor& X, const at::Tensor& Y) {
@@ -193,13 +367,13 @@ ProcrustesStats procrustes_stats(const at::Tensor& x_fit, const at::Tensor& y_fi
   };
   s.rel_error_fit = rel(Xf, Yf);
   s.rel_error_test = rel(Xt, Yt);
-  const double var = (Yt - Yt.mean(0)).pow(2).sum().item<double>();
+  const double var = ty.centred().pow(2).sum().item<double>();
   at::Tensor aligned = (Xt - p.mean_x).mm(p.rotation) + p.mean_y;
   s.ev_after = 1.0 - (Yt - aligned).pow(2).sum().item<double>() / var;
   if (Xt.size(1) == Yt.size(1)) s.ev_before = 1.0 - (Yt - Xt).pow(2).sum().item<double>() / var;
-  at::Tensor xc = centred(Xf), yc = centred(Yf);
-  xc = xc / xc.norm();
-  yc = yc / yc.norm();
+  const Affine af = fit_lstsq(Xf, Yf);
+  s.ev_affine = 1.0 - (Yt - Xt.mm(af.weight.t()) - af.bias).pow(2).sum().item<double>() / var;
+  at::Tensor xc = fx.centred() / fx.centred().norm(), yc = fy.centred() / fy.centred().norm();
   s.distance = 2.0 - 2.0 * at::linalg_svdvals(xc.t().mm(yc)).sum().item<double>();
   if (Xf.size(1) == Yf.size(1)) {
     const int64_t d = Xf.size(1);

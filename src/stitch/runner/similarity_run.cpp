@@ -2,120 +2,304 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
+#include <array>
+#include <chrono>
 #include <filesystem>
+#include <map>
+#include <optional>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
 
+#include "stitch/cache/activation_cache.h"
 #include "stitch/data/fashion_mnist.h"
 #include "stitch/metrics/similarity.h"
 #include "stitch/model/staged_model.h"
+#include "stitch/runner/activation_export.h"
 #include "stitch/runner/results.h"
 #include "stitch/util/device.h"
 #include "stitch/util/error.h"
+#include "stitch/util/fs.h"
 #include "stitch/util/hash.h"
 #include "stitch/util/version.h"
 
 namespace stitch {
 
+namespace {
+// One side of a comparison: a TorchScript model run on the test images, or an activation file
+// written by `stitch activations` (HDF5, recognised by its signature).
+struct Side {
+  std::string path, sha256, split = "test";
+  std::optional<StagedModel> model;
+  int64_t file_samples = 0;
+};
+
+Side side_open(const std::string& path, const std::vector<std::string>& points, c10::Device dev) {
+  Side s;
+  s.path = path;
+  if (activations_is_file(path)) {
+    const ActivationFile f = activations_open(path);
+    for (const auto& p : points)
+      if (std::find(f.points.begin(), f.points.end(), p) == f.points.end())
+        throw StitchError(fmt::format("'{}' has no activations for point '{}'; it has: {}", path, p,
+                                      fmt::join(f.points, ", ")));
+    s.sha256 = f.model_sha256.empty() ? file_sha256(path) : f.model_sha256;
+    s.split = f.split;
+    s.file_samples = f.samples();
+    return s;
+  }
+  s.model = StagedModel::load(path, dev);
+  s.model->probe();
+  for (const auto& p : points) s.model->point(p);
+  s.sha256 = file_sha256(path);
+  return s;
+}
+
+// The sample (row of the split's data file) behind each of the first n rows of a side.
+at::Tensor side_indices(const Side& s, const Dataset& test, int64_t n) {
+  return s.model ? test.index.narrow(0, 0, n) : activations_open(s.path).indices.narrow(0, 0, n);
+}
+
+// Activations of samples [start, start + count) at each point, laid out as rows, on `dev`.
+std::vector<at::Tensor> side_rows(Side& s, const std::vector<std::string>& points,
+                                  const Dataset& test, int64_t start, int64_t count,
+                                  const SimilarityConfig& c, c10::Device dev) {
+  std::vector<at::Tensor> acts;
+  if (s.model)
+    acts = activations_collect(*s.model, points, test.images.narrow(0, start, count), c.batch);
+  else
+    for (const auto& p : points) acts.push_back(activations_read(s.path, p, count, start).to(dev));
+  for (auto& a : acts) a = activation_rows(a, c.layout);
+  return acts;
+}
+
+// Metrics accumulated batch by batch. When only these are asked for, the command never holds
+// more than one batch of activations, so memory is bounded by the batch, not the sample count.
+bool streamable(const std::vector<std::string>& metrics) {
+  return std::all_of(metrics.begin(), metrics.end(),
+                     [](const std::string& m) { return m == "minibatch_cka"; });
+}
+
+// Minibatch CKA of the pairs `todo`, streamed: each whole batch of c.batch inputs is run (or
+// read), turned into one Gram per point and added to every pair; a last partial batch is left
+// out, as in the whole-data path. `shape[p]` receives {rows, A features, B features}.
+std::vector<MinibatchCka> stream_minibatch_cka(Side& a, Side& b, const SimilarityConfig& c,
+                                               const Dataset& test, int64_t n,
+                                               const std::vector<std::pair<size_t, size_t>>& pairs,
+                                               const std::vector<size_t>& todo, c10::Device dev,
+                                               std::vector<std::array<int64_t, 3>>& shape) {
+  if (n < c.batch)
+    throw StitchError(fmt::format(
+        "minibatch CKA: {} samples are less than one batch of {}; use a smaller --batch", n,
+        c.batch));
+  std::vector<MinibatchCka> acc(pairs.size());
+  shape.assign(pairs.size(), {0, 0, 0});
+  for (int64_t s = 0; s + c.batch <= n; s += c.batch) {
+    interrupt_throw_if_requested();
+    const auto xa = side_rows(a, c.points_a, test, s, c.batch, c, dev);
+    const auto xb = side_rows(b, c.points_b, test, s, c.batch, c, dev);
+    std::vector<Representation> ra, rb;  // each point's batch Gram is made once, on first use
+    for (size_t i = 0; i < xa.size(); ++i)
+      ra.emplace_back(xa[i], SimilarityOptions{},
+                      fmt::format("activations of A at {}", c.points_a[i]));
+    for (size_t j = 0; j < xb.size(); ++j)
+      rb.emplace_back(xb[j], SimilarityOptions{},
+                      fmt::format("activations of B at {}", c.points_b[j]));
+    for (size_t p : todo) {
+      const auto [i, j] = pairs[p];
+      acc[p].add(ra[i], rb[j]);
+      shape[p] = {shape[p][0] + ra[i].n(), ra[i].features(), rb[j].features()};
+    }
+  }
+  return acc;
+}
+
+// Every metric of `metrics` for one pair, written into row `r`.
+void pair_metrics(const Representation& x, const Representation& y, int64_t n,
+                  const std::vector<std::string>& metrics, nlohmann::json& r) {
+  auto has = [&](const char* m) {
+    return std::find(metrics.begin(), metrics.end(), m) != metrics.end();
+  };
+  r["rows"] = x.n();
+  r["front_features"] = x.features();
+  r["end_features"] = y.features();
+  if (has("linear_cka")) r["linear_cka"] = linear_cka(x, y);
+  if (has("unbiased_cka")) r["unbiased_cka"] = unbiased_cka(x, y);
+  if (has("minibatch_cka")) {
+    r["minibatch_cka"] = minibatch_cka(x, y);
+    r["minibatch_batches"] = static_cast<int64_t>(x.batch_grams().size());
+  }
+  if (has("svcca")) r["svcca"] = svcca(x, y);
+  if (has("pwcca")) {
+    try {  // undefined for wide activations on few samples: recorded as skipped, not a number
+      r["pwcca"] = pwcca(x, y);
+    } catch (const StitchError& e) {
+      r["pwcca_skipped"] = e.what();
+    }
+  }
+  if (has("mutual_knn")) r["mutual_knn"] = mutual_knn(x, y);
+  if (has("cknna")) r["cknna"] = cknna(x, y);
+  if (has("procrustes")) {  // fit on the first half of the inputs, report on the second
+    const int64_t half = (n / 2) * (x.n() / n), rest = x.n() - half;
+    const at::Tensor xd = x.x(), yd = y.x();
+    const ProcrustesStats s = procrustes_stats(xd.narrow(0, 0, half), yd.narrow(0, 0, half),
+                                               xd.narrow(0, half, rest), yd.narrow(0, half, rest));
+    r["procrustes_fit_rows"] = half;
+    // Fewer fit rows than features leave R undetermined on the null space (METHODS §3.1).
+    r["procrustes_underdetermined"] = half < std::max(x.features(), y.features());
+    r["procrustes_rel_error_fit"] = s.rel_error_fit;
+    r["procrustes_rel_error_test"] = s.rel_error_test;
+    r["procrustes_ev_before"] = s.ev_before;
+    r["procrustes_ev_after"] = s.ev_after;
+    r["procrustes_ev_affine"] = s.ev_affine;
+    r["procrustes_distance"] = s.distance;
+    if (s.sqrt_2d > 0) {
+      r["procrustes_det"] = s.det;
+      r["procrustes_r_minus_i"] = s.r_minus_i;
+      r["procrustes_r_minus_i_over_sqrt_2d"] = s.r_minus_i / s.sqrt_2d;
+    }
+  }
+}
+
+// The row's identity: a finished row with the same key is reused on a re-run.
+nlohmann::json row_key(const nlohmann::json& r) {
+  nlohmann::json k;
+  for (const char* f : {"front_sha256", "end_sha256", "front_point", "end_point", "samples",
+                        "layout", "k", "batch", "metrics", "svcca_variance", "svcca_dims"})
+    k[f] = r.value(f, nlohmann::json());
+  return k;
+}
+}  // namespace
+
+at::Tensor activation_rows(const at::Tensor& act, const std::string& layout) {
+  if (act.dim() <= 2 || layout == "flatten") return act.flatten(1);
+  if (layout == "pool") return act.dim() == 3 ? act.mean(1) : act.flatten(2).mean(2);
+  // positions: tokens [N, T, d] -> [N*T, d]; maps [N, C, H, W] -> [N*H*W, C]
+  if (act.dim() == 3) return act.reshape({-1, act.size(2)});
+  return act.flatten(2).transpose(1, 2).reshape({-1, act.size(1)});
+}
+
 std::vector<nlohmann::json> similarity_run(const SimilarityConfig& c) {
-  if (c.points_a.empty() || c.points_b.empty())
-    throw StitchError("similarity: give at least one point for each model");
-  if (c.metrics.empty()) throw StitchError("similarity: the metric list is empty");
-  for (const auto& m : c.metrics)
-    if (std::find(kSimilarityMetrics.begin(), kSimilarityMetrics.end(), m) ==
-        kSimilarityMetrics.end())
-      throw StitchError(fmt::format("unknown similarity metric '{}'; valid: {}", m,
-                                    fmt::join(kSimilarityMetrics, ", ")));
-  if (c.batch < 4) throw StitchError("similarity: batch must be >= 4 (unbiased HSIC)");
+  similarity_config_check(c);
   const c10::Device dev = device_parse(c.device);
   threads_set(static_cast<int>(c.threads));
-  StagedModel a = StagedModel::load(c.model_a, dev), b = StagedModel::load(c.model_b, dev);
-  a.probe();
-  b.probe();
-  for (const auto& p : c.points_a) a.point(p);
-  for (const auto& p : c.points_b) b.point(p);
-  const Dataset test = dataset_first(fashion_mnist_load("test", c.data_dir), c.samples);
-  if (test.size() < 8) throw StitchError("similarity: needs at least 8 samples");
-  // Activations [n, features] per point (flattened per sample), computed in batches.
-  auto collect = [&](StagedModel& m, const std::vector<std::string>& pts) {
-    torch::NoGradGuard g;
-    std::vector<std::vector<at::Tensor>> parts(pts.size());
-    for (int64_t s = 0; s < test.size(); s += c.batch) {
-      const auto acts = m.forward_collect(
-          test.images.narrow(0, s, std::min(c.batch, test.size() - s)).to(dev), pts);
-      for (size_t i = 0; i < pts.size(); ++i) parts[i].push_back(acts[i].flatten(1));
-    }
-    std::vector<at::Tensor> out;
-    for (auto& p : parts) out.push_back(at::cat(p));
-    return out;
-  };
-  const auto xa = collect(a, c.points_a), xb = collect(b, c.points_b);
+  interrupt_install();
+  Side a = side_open(c.model_a, c.points_a, dev), b = side_open(c.model_b, c.points_b, dev);
+  if (a.split != b.split)
+    throw StitchError(fmt::format("A holds {} activations but B holds {}; compare the same split",
+                                  a.split, b.split));
+  std::vector<std::pair<size_t, size_t>> pairs;
+  for (size_t i = 0; i < c.points_a.size(); ++i)
+    for (size_t j = 0; j < c.points_b.size(); ++j)
+      if (c.pairs == "grid" || i == j) pairs.emplace_back(i, j);
+
   const std::string dir = c.out_dir + "/" + c.name;
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) throw StitchError(fmt::format("cannot create output folder '{}': {}", dir, ec.message()));
-  const std::string sha_a = file_sha256(c.model_a), sha_b = file_sha256(c.model_b);
-  const int64_t n = test.size(), half = n / 2;
-  std::vector<nlohmann::json> rows;
-  auto has = [&](const char* m) {
-    return std::find(c.metrics.begin(), c.metrics.end(), m) != c.metrics.end();
-  };
-  for (size_t i = 0; i < xa.size(); ++i)
-    for (size_t j = 0; j < xb.size(); ++j) {
-      const at::Tensor& x = xa[i];
-      const at::Tensor& y = xb[j];
-      nlohmann::json r = {{"name", c.name},
+  // Models run on the first n test images; activation files must hold at least n samples.
+  Dataset test;
+  int64_t n = c.samples;
+  if (a.model || b.model) {
+    test = dataset_first(fashion_mnist_load("test", c.data_dir), c.samples);
+    n = test.size();
+  }
+  for (const Side* s : {&a, &b})
+    if (!s->model && s->file_samples < n)
+      throw StitchError(fmt::format("'{}' holds {} samples, {} are needed; use --samples {}",
+                                    s->path, s->file_samples, n, s->file_samples));
+  if (!side_indices(a, test, n).equal(side_indices(b, test, n)))
+    throw StitchError(
+        "A and B hold activations of different images; export both with the same --split and "
+        "--samples (or compare with the models themselves)");
+  const std::string &sha_a = a.sha256, &sha_b = b.sha256;
+  auto row_base = [&](size_t i, size_t j) {
+    return nlohmann::json{{"name", c.name},
                           {"method", "similarity"},
                           {"seed", 0},
                           {"front", c.model_a},
                           {"end", c.model_b},
                           {"front_point", c.points_a[i]},
                           {"end_point", c.points_b[j]},
-                          {"samples", n}};
-      if (has("linear_cka")) r["linear_cka"] = linear_cka(x, y);
-      if (has("unbiased_cka")) r["unbiased_cka"] = unbiased_cka(x, y);
-      if (has("minibatch_cka")) {
-        MinibatchCka mb;  // streams over batches: memory O(batch^2)
-        for (int64_t s = 0; s + c.batch <= n; s += c.batch)
-          mb.add(x.narrow(0, s, c.batch), y.narrow(0, s, c.batch));
-        if (mb.batches() == 0)
-          throw StitchError(
-              "similarity: samples must be at least one full batch for minibatch CKA");
-        r["minibatch_cka"] = mb.value();
-      }
-      if (has("svcca")) r["svcca"] = svcca(x, y);
-      if (has("pwcca")) {
-        try {  // undefined for wide activations on few samples: recorded as skipped, not as a
-               // number
-          r["pwcca"] = pwcca(x, y);
-        } catch (const StitchError& e) {
-          r["pwcca_skipped"] = e.what();
-        }
-      }
-      if (has("mutual_knn")) r["mutual_knn"] = mutual_knn(x, y, c.k);
-      if (has("cknna")) r["cknna"] = cknna(x, y, c.k);
-      if (has("procrustes")) {  // fit on the first half, report on the second
-        const ProcrustesStats s =
-            procrustes_stats(x.narrow(0, 0, half), y.narrow(0, 0, half),
-                             x.narrow(0, half, n - half), y.narrow(0, half, n - half));
-        r["procrustes_rel_error_test"] = s.rel_error_test;
-        r["procrustes_ev_before"] = s.ev_before;
-        r["procrustes_ev_after"] = s.ev_after;
-        r["procrustes_distance"] = s.distance;
-        if (s.sqrt_2d > 0) {
-          r["procrustes_det"] = s.det;
-          r["procrustes_r_minus_i_over_sqrt_2d"] = s.r_minus_i / s.sqrt_2d;
-        }
-      }
-      r["git_commit"] = std::string(git_commit()) + (git_dirty() ? "+dirty" : "");
-      r["torch_version"] = torch_version();
-      r["device"] = dev.str();
-      r["front_sha256"] = sha_a;
-      r["end_sha256"] = sha_b;
-      results_append(dir, r);
-      rows.push_back(r);
+                          {"samples", n},
+                          {"layout", c.layout},
+                          {"k", c.k},
+                          {"batch", c.batch},
+                          {"svcca_variance", c.svcca_variance},
+                          {"svcca_dims", c.svcca_dims},
+                          {"metrics", fmt::format("{}", fmt::join(c.metrics, ","))},
+                          {"front_sha256", sha_a},
+                          {"end_sha256", sha_b}};
+  };
+  std::map<std::string, nlohmann::json> done;
+  for (const auto& r : results_read(dir)) done[row_key(r).dump()] = r;
+  std::vector<nlohmann::json> rows(pairs.size());
+  std::vector<size_t> todo;
+  for (size_t p = 0; p < pairs.size(); ++p) {
+    auto it = done.find(row_key(row_base(pairs[p].first, pairs[p].second)).dump());
+    if (it != done.end())
+      rows[p] = it->second;
+    else
+      todo.push_back(p);
+  }
+  if (todo.size() < pairs.size())
+    spdlog::info("similarity {}: {} of {} pairs already in {}/results.jsonl, reused", c.name,
+                 pairs.size() - todo.size(), pairs.size(), dir);
+  if (todo.empty()) return rows;
+
+  file_write_text(dir + "/config.resolved.yaml", YAML::Dump(similarity_config_dump(c)) + "\n");
+  const auto t0 = std::chrono::steady_clock::now();
+  auto finish = [&](size_t p, nlohmann::json& r) {
+    r["git_commit"] = std::string(git_commit()) + (git_dirty() ? "+dirty" : "");
+    r["torch_version"] = torch_version();
+    r["device"] = dev.str();
+    results_append(dir, r);
+    rows[p] = r;
+  };
+  if (streamable(c.metrics)) {
+    std::vector<std::array<int64_t, 3>> shape;
+    const auto acc = stream_minibatch_cka(a, b, c, test, n, pairs, todo, dev, shape);
+    for (size_t p : todo) {
+      nlohmann::json r = row_base(pairs[p].first, pairs[p].second);
+      r["rows"] = shape[p][0];
+      r["front_features"] = shape[p][1];
+      r["end_features"] = shape[p][2];
+      r["streamed"] = true;
+      r["minibatch_cka"] = acc[p].value();
+      r["minibatch_batches"] = acc[p].batches();
+      finish(p, r);
     }
+  } else {
+    const auto xa = side_rows(a, c.points_a, test, 0, n, c, dev);
+    const auto xb = side_rows(b, c.points_b, test, 0, n, c, dev);
+    // One Representation per point: its Grams, SVD and neighbour lists are computed once and
+    // shared by every pair it is in (made on first use, so unused points cost nothing).
+    // A minibatch-CKA batch is the rows of `batch` inputs (batch x positions for positions).
+    auto rep = [&](const at::Tensor& x, const std::string& name) {
+      SimilarityOptions o;
+      o.k = c.k;
+      o.minibatch = c.batch * (x.size(0) / n);
+      o.svcca_variance = c.svcca_variance;
+      o.svcca_dims = c.svcca_dims;
+      return Representation(x, o, name);
+    };
+    std::vector<Representation> ra, rb;
+    for (size_t i = 0; i < xa.size(); ++i)
+      ra.push_back(rep(xa[i], fmt::format("activations of A at {}", c.points_a[i])));
+    for (size_t j = 0; j < xb.size(); ++j)
+      rb.push_back(rep(xb[j], fmt::format("activations of B at {}", c.points_b[j])));
+    for (size_t p : todo) {
+      interrupt_throw_if_requested();
+      nlohmann::json r = row_base(pairs[p].first, pairs[p].second);
+      r["streamed"] = false;
+      pair_metrics(ra[pairs[p].first], rb[pairs[p].second], n, c.metrics, r);
+      finish(p, r);
+    }
+  }
+  spdlog::info("similarity {}: {} pairs in {:.1f} s", c.name, todo.size(),
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   return rows;
 }
 
