@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One entry point for a fresh Debian bookworm machine:
 #   bash scripts/run.sh example   install deps, build, train two small cnns, stitch them, print results
+#                                 and their CKA / kNN / Procrustes similarity per point
 #   bash scripts/run.sh test      install deps, build, run the test suite (ctest)
 #   bash scripts/run.sh build     install deps and build only
 # Env: BUILD_DIR (default build), JOBS (default: nproc).
@@ -34,7 +35,12 @@ case "$what" in
     "$S" layers "$out/cnn_s0.pt"
     echo
     echo "Stitching cnn_s0 -> cnn_s1 at block2 (configs/example_stitch.yaml):"
-    rm -rf "$out/stitch"   # a fresh table each time (jobs with a result.json would be skipped)
+    rm -rf "$out/stitch" "$out/similarity"   # fresh tables (finished jobs/pairs are reused)
     "$S" run configs/example_stitch.yaml
+    echo
+    echo "Representation similarity of the same two cnns, point by point (1000 test images):"
+    "$S" similarity "$out/cnn_s0.pt" "$out/cnn_s1.pt" --points-a block1,block2,block3,head \
+      --points-b block1,block2,block3,head --pairs zip --samples 1000 --batch 250 \
+      --out-dir "$out"
     ;;
 esac

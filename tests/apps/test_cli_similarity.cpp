@@ -98,6 +98,12 @@ TEST(Cli, SimilarityBadInputIsOneLine) {
                         "point");
   expect_one_line_error(run_cli("similarity " + cnn + " --points-a block9 --points-b head" + out),
                         "block9");
+  for (const char* metrics : {"linear_cka", "minibatch_cka"})  // whole-data and streamed paths
+    expect_one_line_error(run_cli("similarity " + cnn +
+                                  " --points-a block1 --points-b block2 --layout positions "
+                                  "--samples 64 --batch 32 --metrics " +
+                                  metrics + out),
+                          "A at block1 gives 196 rows per input but B at block2 gives 49");
   const std::string nan = stitch::test::fixture("nan_act_toy.pt");
   expect_one_line_error(run_cli("similarity " + nan + " " + nan +
                                 " --points-a log --points-b a --samples 64 --batch 32" + out),

@@ -82,6 +82,17 @@ bool streamable(const std::vector<std::string>& metrics) {
                      [](const std::string& m) { return m == "minibatch_cka"; });
 }
 
+// Both sides must have the same rows (the same inputs); with one row per position or token
+// that means the same number of positions per input.
+void require_same_rows(const Representation& x, const Representation& y, int64_t inputs,
+                       const SimilarityConfig& c, size_t i, size_t j) {
+  if (x.n() == y.n()) return;
+  throw StitchError(fmt::format(
+      "layout {}: A at {} gives {} rows per input but B at {} gives {}; pair points of the same "
+      "spatial size / token count, or use --layout pool or flatten",
+      c.layout, c.points_a[i], x.n() / inputs, c.points_b[j], y.n() / inputs));
+}
+
 // Minibatch CKA of the pairs `todo`, streamed: each whole batch of c.batch inputs is run (or
 // read), turned into one Gram per point and added to every pair; a last partial batch is left
 // out, as in the whole-data path. `shape[p]` receives {rows, A features, B features}.
@@ -109,6 +120,7 @@ std::vector<MinibatchCka> stream_minibatch_cka(Side& a, Side& b, const Similarit
                       fmt::format("activations of B at {}", c.points_b[j]));
     for (size_t p : todo) {
       const auto [i, j] = pairs[p];
+      require_same_rows(ra[i], rb[j], c.batch, c, i, j);
       acc[p].add(ra[i], rb[j]);
       shape[p] = {shape[p][0] + ra[i].n(), ra[i].features(), rb[j].features()};
     }
@@ -294,7 +306,9 @@ std::vector<nlohmann::json> similarity_run(const SimilarityConfig& c) {
       interrupt_throw_if_requested();
       nlohmann::json r = row_base(pairs[p].first, pairs[p].second);
       r["streamed"] = false;
-      pair_metrics(ra[pairs[p].first], rb[pairs[p].second], n, c.metrics, r);
+      const auto [i, j] = pairs[p];
+      require_same_rows(ra[i], rb[j], n, c, i, j);
+      pair_metrics(ra[i], rb[j], n, c.metrics, r);
       finish(p, r);
     }
   }
