@@ -33,6 +33,8 @@ TEST(Cli, SimilarityOfAModelWithItself) {
   // block3 has 3136 features for 400 samples: PWCCA is undefined there and recorded as skipped.
   EXPECT_FALSE(rows[0].contains("pwcca"));
   EXPECT_NE(rows[0]["pwcca_skipped"].get<std::string>().find("more samples"), std::string::npos);
+  EXPECT_EQ(same["svcca_dims_front"], same["svcca_dims_end"]);
+  EXPECT_LT(same["svcca_dims_front"].get<int>(), 128) << "99 % of the variance, not every unit";
   EXPECT_EQ(same["front_sha256"], same["end_sha256"]);
   expect_one_line_error(run_cli("similarity " + cnn + " " + cnn +
                                 " --points-a block1 --points-b block2 --metrics cka2"),

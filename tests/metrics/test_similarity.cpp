@@ -177,4 +177,9 @@ TEST(Similarity, RefusesMeaninglessInputs) {
   at::Tensor wide = at::randn({30, 40}, at::kDouble);  // more features than samples: CCA degenerate
   EXPECT_NE(error_of([&] { pwcca(wide, wide.narrow(1, 0, 20)); }).find("PWCCA: rank(X) + rank(Y)"),
             std::string::npos);
+  EXPECT_NE(error_of([&] {
+              svcca(wide, wide.narrow(1, 0, 20));
+            }).find("kept directions need to be below n - 1 = 29"),
+            std::string::npos);
+  EXPECT_GT(svcca(wide, wide.narrow(1, 0, 20), 0.99, 5), 0.0) << "5 + 5 directions are fine";
 }

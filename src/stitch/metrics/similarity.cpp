@@ -249,6 +249,14 @@ double minibatch_cka(const Representation& a, const Representation& b) {
 
 double svcca(const Representation& a, const Representation& b) {
   check_pair(a, b, "SVCCA", 2);
+  // As for PWCCA: with r_x + r_y >= n - 1 kept directions CCA finds perfect correlations by
+  // construction, and close to that bound it is biased towards 1.
+  const int64_t rx = a.svcca_basis().size(1), ry = b.svcca_basis().size(1);
+  if (rx + ry >= a.n() - 1)
+    throw StitchError(fmt::format(
+        "SVCCA: {} + {} kept directions need to be below n - 1 = {} samples for CCA to be "
+        "meaningful; use more samples or keep fewer directions (svcca.dims)",
+        rx, ry, a.n() - 1));
   at::Tensor rho = at::linalg_svdvals(a.svcca_basis().t().mm(b.svcca_basis()));
   return rho.clamp(0.0, 1.0).mean().item<double>();
 }

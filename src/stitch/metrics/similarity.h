@@ -99,6 +99,7 @@ class MinibatchCka {
 
 // SVCCA: centre, keep the top singular directions explaining `variance` of each (or exactly
 // `dims` when dims > 0), then the mean canonical correlation between the reduced spaces.
+// Refuses r_x + r_y >= n - 1 kept directions, where CCA correlations are all 1 by construction.
 double svcca(const at::Tensor& x, const at::Tensor& y, double variance = 0.99, int64_t dims = 0);
 // PWCCA (Morcos et al.): canonical correlations weighted by how much of X each canonical
 // variate accounts for, alpha_i = sum_j |<h_i, x_j>|. Refuses rank(X) + rank(Y) >= n - 1,

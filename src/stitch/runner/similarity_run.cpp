@@ -143,13 +143,21 @@ void pair_metrics(const Representation& x, const Representation& y, int64_t n,
     r["minibatch_cka"] = minibatch_cka(x, y);
     r["minibatch_batches"] = static_cast<int64_t>(x.batch_grams().size());
   }
-  if (has("svcca")) r["svcca"] = svcca(x, y);
-  if (has("pwcca")) {
-    try {  // undefined for wide activations on few samples: recorded as skipped, not a number
-      r["pwcca"] = pwcca(x, y);
+  // CCA metrics are undefined for wide activations on few samples: recorded as skipped with the
+  // reason, not as a number.
+  auto cca_metric = [&](const char* m, double (*f)(const Representation&, const Representation&)) {
+    if (!has(m)) return;
+    try {
+      r[m] = f(x, y);
     } catch (const StitchError& e) {
-      r["pwcca_skipped"] = e.what();
+      r[std::string(m) + "_skipped"] = e.what();
     }
+  };
+  cca_metric("svcca", svcca);
+  cca_metric("pwcca", pwcca);
+  if (has("svcca")) {
+    r["svcca_dims_front"] = x.svcca_basis().size(1);
+    r["svcca_dims_end"] = y.svcca_basis().size(1);
   }
   if (has("mutual_knn")) r["mutual_knn"] = mutual_knn(x, y);
   if (has("cknna")) r["cknna"] = cknna(x, y);
