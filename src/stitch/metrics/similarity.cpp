@@ -36,6 +36,11 @@ double hsic_formula(int64_t n, double tr, double sk, double sl, double cross) {
   return (tr + sk * sl / ((nn - 1) * (nn - 2)) - 2.0 / (nn - 2) * cross) / (nn * (nn - 3));
 }
 
+// <K, L>_F of two Grams of the same n, as one dot product (no n x n temporary).
+double gram_dot(const Representation::Gram& k, const Representation::Gram& l) {
+  return k.k.reshape({-1}).dot(l.k.reshape({-1})).item<double>();
+}
+
 // HSIC_1 of two symmetric Grams from their kept sums and <K, L>_F.
 double hsic_pair(const Representation::Gram& k, const Representation::Gram& l, double dot) {
   const double tr = dot - k.diag.dot(l.diag).item<double>();
@@ -219,7 +224,7 @@ double linear_cka(const Representation& a, const Representation& b) {
   // <Xc Xc^T, Yc Yc^T>_F = ||Yc^T Xc||_F^2: n^2 per pair from kept Grams when n is below the
   // feature count (the Grams are then cheaper to build than Xc^T Xc), else n p q directly.
   const bool by_gram = a.n() <= std::max(a.features(), b.features());
-  const double num = by_gram ? (a.gram().k * b.gram().k).sum().item<double>()
+  const double num = by_gram ? gram_dot(a.gram(), b.gram())
                              : b.centred().t().mm(a.centred()).pow(2).sum().item<double>();
   return num / (a.cov_norm() * b.cov_norm());
 }
@@ -232,7 +237,7 @@ double unbiased_cka(const Representation& a, const Representation& b) {
   if (k.hsic1 <= 0 || l.hsic1 <= 0)
     throw StitchError(
         "unbiased CKA: a representation has no (unbiased) variance; the metric is undefined");
-  return hsic_pair(k, l, (k.k * l.k).sum().item<double>()) / std::sqrt(k.hsic1 * l.hsic1);
+  return hsic_pair(k, l, gram_dot(k, l)) / std::sqrt(k.hsic1 * l.hsic1);
 }
 
 double minibatch_cka(const Representation& a, const Representation& b) {
@@ -326,7 +331,7 @@ void MinibatchCka::add(const Representation& x, const Representation& y) {
 }
 
 void MinibatchCka::add(const Representation::Gram& k, const Representation::Gram& l) {
-  kl_ += hsic_pair(k, l, (k.k * l.k).sum().item<double>());
+  kl_ += hsic_pair(k, l, gram_dot(k, l));
   kk_ += k.hsic1;
   ll_ += l.hsic1;
   ++batches_;
