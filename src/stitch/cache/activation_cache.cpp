@@ -60,6 +60,12 @@ std::vector<std::string> point_names(const H5::H5File& f) {
   return pts;
 }
 
+StitchError missing_point(const std::string& path, const std::string& point,
+                          const std::vector<std::string>& have) {
+  return StitchError(fmt::format("'{}' has no activations for point '{}'; it has: {}", path, point,
+                                 fmt::join(have, ", ")));
+}
+
 bool has_dataset(const H5::H5File& f, const std::string& name) {
   return H5Lexists(f.getId(), name.c_str(), H5P_DEFAULT) > 0;
 }
@@ -161,14 +167,20 @@ ActivationFile activations_open(const std::string& path) {
   }
 }
 
+void activations_require(const ActivationFile& f, const std::string& path,
+                         const std::vector<std::string>& points) {
+  for (const auto& p : points)
+    if (std::find(f.points.begin(), f.points.end(), p) == f.points.end())
+      throw missing_point(path, p, f.points);
+}
+
 at::Tensor activations_read(const std::string& path, const std::string& point, int64_t n,
                             int64_t start) {
   hdf5_quiet();
   try {
     H5::H5File f(path, H5F_ACC_RDONLY);
     if (point == kIndices || point == kLabels || !has_dataset(f, point))
-      throw StitchError(fmt::format("'{}' has no activations for point '{}'; it has: {}", path,
-                                    point, fmt::join(point_names(f), ", ")));
+      throw missing_point(path, point, point_names(f));
     try {
       return dataset_read(f, point, n, at::kFloat, H5::PredType::NATIVE_FLOAT, start);
     } catch (const StitchError& e) {

@@ -29,6 +29,10 @@ void activations_write(const std::string& path, const ActivationFile& meta,
 // Reads the attributes, points, indices and labels (not the activations).
 ActivationFile activations_open(const std::string& path);
 
+// Throws a StitchError listing the file's points for the first of `points` it does not hold.
+void activations_require(const ActivationFile& f, const std::string& path,
+                         const std::vector<std::string>& points);
+
 // Reads rows [start, start + n) of one point's dataset as float32 [n, ...] (n = -1: all rows
 // from start). Throws a StitchError listing the file's points when `point` is not there, and
 // one naming the row count when the range is past the end.

@@ -33,7 +33,7 @@ namespace {
 struct Side {
   std::string path, sha256, split = "test";
   std::optional<StagedModel> model;
-  int64_t file_samples = 0;
+  at::Tensor file_indices;  // activation file: the sample behind each of its rows
 };
 
 Side side_open(const std::string& path, const std::vector<std::string>& points, c10::Device dev) {
@@ -41,13 +41,10 @@ Side side_open(const std::string& path, const std::vector<std::string>& points, 
   s.path = path;
   if (activations_is_file(path)) {
     const ActivationFile f = activations_open(path);
-    for (const auto& p : points)
-      if (std::find(f.points.begin(), f.points.end(), p) == f.points.end())
-        throw StitchError(fmt::format("'{}' has no activations for point '{}'; it has: {}", path, p,
-                                      fmt::join(f.points, ", ")));
+    activations_require(f, path, points);
     s.sha256 = f.model_sha256.empty() ? file_sha256(path) : f.model_sha256;
     s.split = f.split;
-    s.file_samples = f.samples();
+    s.file_indices = f.indices;
     return s;
   }
   s.model = StagedModel::load(path, dev);
@@ -59,7 +56,7 @@ Side side_open(const std::string& path, const std::vector<std::string>& points, 
 
 // The sample (row of the split's data file) behind each of the first n rows of a side.
 at::Tensor side_indices(const Side& s, const Dataset& test, int64_t n) {
-  return s.model ? test.index.narrow(0, 0, n) : activations_open(s.path).indices.narrow(0, 0, n);
+  return (s.model ? test.index : s.file_indices).narrow(0, 0, n);
 }
 
 // Activations of samples [start, start + count) at each point, laid out as rows, on `dev`.
@@ -227,9 +224,9 @@ std::vector<nlohmann::json> similarity_run(const SimilarityConfig& c) {
     n = test.size();
   }
   for (const Side* s : {&a, &b})
-    if (!s->model && s->file_samples < n)
+    if (!s->model && s->file_indices.size(0) < n)
       throw StitchError(fmt::format("'{}' holds {} samples, {} are needed; use --samples {}",
-                                    s->path, s->file_samples, n, s->file_samples));
+                                    s->path, s->file_indices.size(0), n, s->file_indices.size(0)));
   if (!side_indices(a, test, n).equal(side_indices(b, test, n)))
     throw StitchError(
         "A and B hold activations of different images; export both with the same --split and "
