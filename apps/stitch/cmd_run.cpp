@@ -1,46 +1,119 @@
-// `stitch run EXPERIMENT.yaml [--set k=v]`: fit/train stitches for every method x seed and
-// print the results table.
+// `stitch run CONFIG.yaml` and `stitch sweep plan|run|collect CONFIG.yaml [--shard i/n]`: one
+// code path. `run` is a sweep run in one process (every shard), printing the results table.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <memory>
 
 #include <fmt/format.h>
 
 #include "commands.h"
 #include "stitch/config/yaml_reader.h"
-#include "stitch/runner/stitch_run.h"
+#include "stitch/sweep/sweep_run.h"
+#include "stitch/util/device.h"
 
 namespace stitch::cli {
 
-void print_stitch_table(const std::vector<nlohmann::json>& rows) {
-  std::printf("%-11s %4s %9s %8s %8s %9s %8s %7s %9s %9s\n", "method", "seed", "stitched%", "end%",
-              "front%", "agree%", "soft%", "kappa", "residual", "fula_test");
-  for (const auto& r : rows)
-    std::printf("%-11s %4lld %9.2f %8.2f %8.2f %9.2f %8.2f %7.3f %9.4f %9.4f\n",
-                r["method"].get<std::string>().c_str(),
-                static_cast<long long>(r["seed"].get<int64_t>()),
-                100 * r["stitched_acc"].get<double>(), 100 * r["end_acc"].get<double>(),
-                100 * r["front_acc"].get<double>(), 100 * r["agreement"].get<double>(),
-                100 * r["soft_agreement"].get<double>(), r["kappa"].get<double>(),
-                r["stitch_residual"].get<double>(), r["fula_test"].get<double>());
+namespace {
+struct SweepArgs {
+  std::string config, shard;
+  std::vector<std::string> sets;
+  int64_t shards = 1;
+};
+
+void add_config_options(CLI::App* cmd, SweepArgs& a) {
+  cmd->add_option("config", a.config, "sweep or experiment YAML (see configs/)")->required();
+  cmd->add_option("--set", a.sets,
+                  "override a setting, e.g. --set train.epochs=2 --set methods=[fula]");
 }
 
+Plan plan_load(const SweepArgs& a) {
+  YAML::Node node = yaml_load_file(a.config);
+  for (const auto& s : a.sets) yaml_set(node, s);
+  const SweepConfig c = sweep_config_parse(node);
+  threads_set(static_cast<int>(c.job.threads));
+  return plan_make(c, device_parse(c.job.device));
+}
+
+// One row per job: where it stitches, and the main scores.
+void print_stitch_table(const std::vector<nlohmann::json>& rows) {
+  std::printf("%-11s %4s %-12s %-12s %9s %8s %8s %9s %8s %7s %9s %9s\n", "method", "seed",
+              "front_point", "end_point", "stitched%", "end%", "front%", "agree%", "soft%", "kappa",
+              "residual", "fula_test");
+  for (const auto& r : rows)
+    std::printf(
+        "%-11s %4lld %-12s %-12s %9.2f %8.2f %8.2f %9.2f %8.2f %7.3f %9.4f %9.4f\n",
+        r["method"].get<std::string>().c_str(), static_cast<long long>(r["seed"].get<int64_t>()),
+        r["front_point"].get<std::string>().c_str(), r["end_point"].get<std::string>().c_str(),
+        100 * r["stitched_acc"].get<double>(), 100 * r["end_acc"].get<double>(),
+        100 * r["front_acc"].get<double>(), 100 * r["agreement"].get<double>(),
+        100 * r["soft_agreement"].get<double>(), r["kappa"].get<double>(),
+        r["stitch_residual"].get<double>(), r["fula_test"].get<double>());
+}
+}  // namespace
+
 void add_run(CLI::App& app, std::function<int()>& run) {
-  auto* cmd =
-      app.add_subcommand("run", "stitch two models as an experiment YAML describes (see configs/)");
-  auto config = std::make_shared<std::string>();
-  auto sets = std::make_shared<std::vector<std::string>>();
-  cmd->add_option("config", *config, "experiment YAML")->required();
-  cmd->add_option("--set", *sets,
-                  "override a setting, e.g. --set train.epochs=2 --set methods=[fula]");
-  cmd->callback([&run, config, sets] {
-    run = [config, sets] {
-      YAML::Node node = yaml_load_file(*config);
-      for (const auto& s : *sets) yaml_set(node, s);
-      const StitchConfig c = stitch_config_parse(node);
-      const auto rows = stitch_experiment_run(c);
-      print_stitch_table(rows);
-      std::printf("results: %s/%s/results.csv\n", c.out_dir.c_str(), c.name.c_str());
+  auto* cmd = app.add_subcommand(
+      "run", "stitch two models as an experiment YAML describes (a sweep run in one process)");
+  auto a = std::make_shared<SweepArgs>();
+  add_config_options(cmd, *a);
+  cmd->callback([&run, a] {
+    run = [a] {
+      Plan plan = plan_load(*a);
+      const SweepOutcome o = sweep_run(plan, Shard{});
+      print_stitch_table(o.rows);
+      std::printf("results: %s/results.csv\n", plan.dir.c_str());
+      return 0;
+    };
+  });
+}
+
+void add_sweep(CLI::App& app, std::function<int()>& run) {
+  auto* sweep = app.add_subcommand(
+      "sweep", "cross-layer / many-model stitching sweeps: plan, run (sharded), collect");
+  sweep->require_subcommand(1);
+  auto a = std::make_shared<SweepArgs>();
+  auto* plan = sweep->add_subcommand(
+      "plan", "print the job count, how many are done, store size, memory and time estimates");
+  add_config_options(plan, *a);
+  plan->add_option("--shards", a->shards, "show how n shards would split the jobs")
+      ->check(CLI::Range(1, 100000));
+  plan->callback([&run, a] {
+    run = [a] {
+      Plan p = plan_load(*a);
+      std::printf("%s", sweep_plan_text(p, a->shards).c_str());
+      return 0;
+    };
+  });
+  auto* go = sweep->add_subcommand(
+      "run", "run one shard of the sweep (all of it without --shard or a Slurm array)");
+  add_config_options(go, *a);
+  go->add_option("--shard", a->shard,
+                 "i/n: run the i-th of n shards (0-based); default: SLURM_ARRAY_TASK_ID / "
+                 "SLURM_ARRAY_TASK_COUNT when set, else everything");
+  go->callback([&run, a] {
+    run = [a] {
+      const Shard shard = shard_parse(a->shard);  // a bad shard fails before models load
+      Plan p = plan_load(*a);
+      plan_shards(p, shard.count);
+      const SweepOutcome o = sweep_run(p, shard);
+      std::printf("sweep %s shard %lld/%lld: %lld jobs run, %lld already done\n",
+                  p.config.job.name.c_str(), static_cast<long long>(shard.index),
+                  static_cast<long long>(shard.count), static_cast<long long>(o.ran),
+                  static_cast<long long>(o.reused));
+      std::printf("results: %s/results.csv\n", p.dir.c_str());
+      return 0;
+    };
+  });
+  auto* collect = sweep->add_subcommand(
+      "collect", "rewrite results.{jsonl,csv} from the job folders (one row per finished job)");
+  add_config_options(collect, *a);
+  collect->callback([&run, a] {
+    run = [a] {
+      Plan p = plan_load(*a);
+      const auto rows = sweep_collect(p);
+      std::printf("%zu of %zu jobs done; results: %s/results.csv\n", rows.size(), p.jobs.size(),
+                  p.dir.c_str());
       return 0;
     };
   });

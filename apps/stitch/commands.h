@@ -13,5 +13,7 @@ void add_train_model(CLI::App& app, std::function<int()>& run);  // stitch train
 void add_run(CLI::App& app, std::function<int()>& run);          // stitch run experiment.yaml
 void add_similarity(CLI::App& app, std::function<int()>& run);   // stitch similarity A.pt B.pt
 void add_activations(CLI::App& app, std::function<int()>& run);  // stitch activations M.pt
+void add_sweep(CLI::App& app, std::function<int()>& run);        // stitch sweep plan|run|collect
+void add_report(CLI::App& app, std::function<int()>& run);       // stitch report runs/<sweep>
 
 }  // namespace stitch::cli

@@ -23,6 +23,8 @@ int main(int argc, char** argv) {
   stitch::cli::add_run(app, run);
   stitch::cli::add_similarity(app, run);
   stitch::cli::add_activations(app, run);
+  stitch::cli::add_sweep(app, run);
+  stitch::cli::add_report(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

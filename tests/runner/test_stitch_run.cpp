@@ -6,8 +6,8 @@
 #include <fstream>
 
 #include "stitch/model/staged_model.h"
-#include "stitch/runner/stitch_run.h"
 #include "stitch/stitchers/stitch_layer.h"
+#include "stitch/sweep/sweep_run.h"
 #include "stitch/util/error.h"
 #include "test_util.h"
 
@@ -68,7 +68,7 @@ TEST(StitchRun, PermutedCopyIsRecoveredExactly) {
   for (const auto& r : rows) {
     const std::string method = r["method"].get<std::string>();
     StitchLayer T(StitchSpec{{32, 7, 7}, {32, 7, 7}});
-    torch::load(T, c.out_dir + "/t/" + method + "_s0/stitch.pt");
+    torch::load(T, c.out_dir + "/t/cnn_a__cnn_a_perm/block2__block2/" + method + "_s0/stitch.pt");
     EXPECT_LT((T->weight() - P).abs().max().item<double>(), 1e-3) << method;
     EXPECT_LT(T->bias().abs().max().item<double>(), 1e-3) << method;
     EXPECT_GE(r["agreement"].get<double>(), 0.999) << method;
@@ -84,7 +84,7 @@ TEST(StitchRun, TrainedMethodsWriteOutputsAndResume) {
   ASSERT_EQ(rows.size(), 4u);
   const std::string dir = c.out_dir + "/t";
   for (const auto& m : c.methods) {
-    const std::string job = dir + "/" + m + "_s0";
+    const std::string job = dir + "/cnn__cnn/block2__block2/" + m + "_s0";
     for (const char* file : {"config.resolved.yaml", "result.json", "stitch.pt"})
       EXPECT_TRUE(fs::exists(job + "/" + file)) << job << "/" << file;
     std::ifstream in(job + "/result.json");

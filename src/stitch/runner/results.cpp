@@ -35,11 +35,12 @@ std::vector<nlohmann::json> results_read(const std::string& dir) {
 }
 
 void results_append(const std::string& dir, const nlohmann::json& row) {
-  std::vector<nlohmann::json> rows = results_read(dir);
-  rows.push_back(row);
+  file_append_line(dir + "/results.jsonl", row.dump());
+}
+
+void results_write(const std::string& dir, const std::vector<nlohmann::json>& rows) {
   std::string text;
   for (const auto& r : rows) text += r.dump() + "\n";
-  file_write_text(dir + "/results.jsonl", text);
   // Identifying columns first (JSON objects keep keys sorted), then the rest alphabetically.
   std::vector<std::string> columns{"name", "method",      "seed",     "front",
                                    "end",  "front_point", "end_point"};
@@ -55,6 +56,8 @@ void results_append(const std::string& dir, const nlohmann::json& row) {
       csv += (i ? "," : "") + csv_cell(r.value(columns[i], nlohmann::json()));
     csv += "\n";
   }
+  FileLock lock(dir + "/results.jsonl.lock");  // the lock results_append takes
+  file_write_text(dir + "/results.jsonl", text);
   file_write_text(dir + "/results.csv", csv);
 }
 

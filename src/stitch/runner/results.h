@@ -1,6 +1,8 @@
 #pragma once
-// Experiment-level result files: results.jsonl (one flat JSON object per job, appended
-// atomically) and results.csv (rewritten from the JSONL, one row per job, union of columns).
+// Experiment-level result files: results.jsonl (one flat JSON object per job or pair) and
+// results.csv (the same rows, union of columns, identifying columns first). Appends are one
+// locked O_APPEND write, so concurrent processes (Slurm array tasks) never lose a line; the
+// whole files are rewritten, atomically and under the same lock, only by results_write.
 #include <string>
 #include <vector>
 
@@ -10,7 +12,9 @@ namespace stitch {
 
 // The rows of <dir>/results.jsonl (none when it does not exist; unparsable lines skipped).
 std::vector<nlohmann::json> results_read(const std::string& dir);
-// Appends `row` (a flat object of scalars) to <dir>/results.jsonl and rewrites <dir>/results.csv.
+// Appends `row` (a flat object of scalars) to <dir>/results.jsonl; O(1), results.csv untouched.
 void results_append(const std::string& dir, const nlohmann::json& row);
+// Replaces <dir>/results.jsonl and <dir>/results.csv with exactly `rows`.
+void results_write(const std::string& dir, const std::vector<nlohmann::json>& rows);
 
 }  // namespace stitch

@@ -183,10 +183,28 @@ void pair_metrics(const Representation& x, const Representation& y, int64_t n,
 // The row's identity: a finished row with the same key is reused on a re-run.
 nlohmann::json row_key(const nlohmann::json& r) {
   nlohmann::json k;
-  for (const char* f : {"front_sha256", "end_sha256", "front_point", "end_point", "samples",
-                        "layout", "k", "batch", "metrics", "svcca_variance", "svcca_dims"})
+  for (const char* f :
+       {"front_sha256", "end_sha256", "front_point", "end_point", "split", "samples", "layout", "k",
+        "batch", "metrics", "svcca_variance", "svcca_dims"})
     k[f] = r.value(f, nlohmann::json());
   return k;
+}
+// One row per pair in the files: rows appended by a killed earlier run and again now, or written
+// before a setting changed, are collapsed to the newest row of each key.
+void results_write_unique(const std::string& dir) {
+  std::map<std::string, size_t> newest;
+  std::vector<nlohmann::json> unique;
+  for (const auto& r : results_read(dir)) {
+    const std::string k = row_key(r).dump();
+    const auto it = newest.find(k);
+    if (it != newest.end()) {
+      unique[it->second] = r;
+    } else {
+      newest[k] = unique.size();
+      unique.push_back(r);
+    }
+  }
+  results_write(dir, unique);
 }
 }  // namespace
 
@@ -240,6 +258,7 @@ std::vector<nlohmann::json> similarity_run(const SimilarityConfig& c) {
                           {"end", c.model_b},
                           {"front_point", c.points_a[i]},
                           {"end_point", c.points_b[j]},
+                          {"split", a.split},
                           {"samples", n},
                           {"layout", c.layout},
                           {"k", c.k},
@@ -264,7 +283,10 @@ std::vector<nlohmann::json> similarity_run(const SimilarityConfig& c) {
   if (todo.size() < pairs.size())
     spdlog::info("similarity {}: {} of {} pairs already in {}/results.jsonl, reused", c.name,
                  pairs.size() - todo.size(), pairs.size(), dir);
-  if (todo.empty()) return rows;
+  if (todo.empty()) {
+    results_write_unique(dir);  // results.csv may lag results.jsonl after a kill
+    return rows;
+  }
 
   file_write_text(dir + "/config.resolved.yaml", YAML::Dump(similarity_config_dump(c)) + "\n");
   const auto t0 = std::chrono::steady_clock::now();
@@ -317,6 +339,7 @@ std::vector<nlohmann::json> similarity_run(const SimilarityConfig& c) {
       finish(p, r);
     }
   }
+  results_write_unique(dir);
   spdlog::info("similarity {}: {} pairs in {:.1f} s", c.name, todo.size(),
                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   return rows;

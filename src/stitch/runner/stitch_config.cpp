@@ -3,23 +3,14 @@
 #include <fmt/format.h>
 
 #include "stitch/config/yaml_reader.h"
+#include "stitch/runner/methods.h"
 #include "stitch/util/error.h"
 
 namespace stitch {
 
-bool method_is_closed_form(const std::string& m) {
-  return m == "dm_closed" || m == "procrustes" || m == "maiorca";
-}
-
-StitchConfig stitch_config_parse(const YAML::Node& node) {
-  StitchConfig c;
-  YamlReader r(node);
+void stitch_settings_parse(YamlReader& r, StitchConfig& c) {
   c.name = r.str("name", c.name);
   c.out_dir = r.str("out_dir", c.out_dir);
-  c.front = r.str("front", c.front);
-  c.end = r.str("end", c.end);
-  c.front_point = r.str("front_point", c.front_point);
-  c.end_point = r.str("end_point", c.end_point);
   c.methods = r.list<std::string>("methods", c.methods);
   c.seeds = r.list<int64_t>("seeds", c.seeds);
   YamlReader d = r.child("data");
@@ -64,32 +55,45 @@ StitchConfig stitch_config_parse(const YAML::Node& node) {
   e.finish();
   c.device = r.str("device", c.device);
   c.threads = r.integer("threads", c.threads, 0, 1024);
+}
+
+void stitch_settings_check(const StitchConfig& c) {
+  if (c.methods.empty()) throw StitchError("config key 'methods' is empty");
+  for (const auto& m : c.methods) method_get(m);
+  if (c.seeds.empty()) throw StitchError("config key 'seeds' is empty");
+}
+
+StitchConfig stitch_config_parse(const YAML::Node& node) {
+  StitchConfig c;
+  YamlReader r(node);
+  stitch_settings_parse(r, c);
+  c.front = r.str("front", c.front);
+  c.end = r.str("end", c.end);
+  c.front_point = r.str("front_point", c.front_point);
+  c.end_point = r.str("end_point", c.end_point);
   r.finish();
   if (c.front.empty() || c.end.empty())
     throw StitchError("config needs 'front' and 'end' model files");
   if (c.front_point.empty() || c.end_point.empty())
     throw StitchError(
         "config needs 'front_point' and 'end_point' (stitch layers MODEL.pt lists them)");
-  if (c.methods.empty()) throw StitchError("config key 'methods' is empty");
-  for (const auto& m : c.methods)
-    if (std::find(kStitchMethods.begin(), kStitchMethods.end(), m) == kStitchMethods.end()) {
-      const auto [best, bd] = nearest(m, kStitchMethods);
-      throw StitchError(fmt::format(
-          "unknown method '{}'{}; valid: dm_closed, procrustes, maiorca, dm_hint, tlm, slm, fula",
-          m, bd <= 3 ? fmt::format(" (did you mean '{}'?)", best) : ""));
-    }
-  if (c.seeds.empty()) throw StitchError("config key 'seeds' is empty");
+  stitch_settings_check(c);
   return c;
 }
 
 YAML::Node stitch_config_dump(const StitchConfig& c) {
-  YAML::Node n;
-  n["name"] = c.name;
-  n["out_dir"] = c.out_dir;
+  YAML::Node n = stitch_settings_dump(c);
   n["front"] = c.front;
   n["end"] = c.end;
   n["front_point"] = c.front_point;
   n["end_point"] = c.end_point;
+  return n;
+}
+
+YAML::Node stitch_settings_dump(const StitchConfig& c) {
+  YAML::Node n;
+  n["name"] = c.name;
+  n["out_dir"] = c.out_dir;
   n["methods"] = c.methods;
   n["seeds"] = c.seeds;
   n["data"]["dir"] = c.data_dir;

@@ -47,11 +47,16 @@ struct StitchConfig {
   int64_t threads = 0;
 };
 
-inline const std::vector<std::string> kStitchMethods{
-    "dm_closed", "procrustes", "maiorca", "dm_hint", "tlm", "slm", "fula"};
-bool method_is_closed_form(const std::string& m);
+class YamlReader;
 
 StitchConfig stitch_config_parse(const YAML::Node& node);  // validates; unknown keys suggested
 YAML::Node stitch_config_dump(const StitchConfig& c);
+// Reads the settings every job shares (name, out_dir, methods, seeds and the data, train,
+// stitch, fula, procrustes, eval sections, device, threads) into c; the caller reads the keys
+// that say which models and points, then calls r.finish() and stitch_settings_check(c).
+void stitch_settings_parse(YamlReader& r, StitchConfig& c);
+void stitch_settings_check(const StitchConfig& c);  // methods known, lists not empty
+// The settings dump without the model and point keys (what a sweep shares across jobs).
+YAML::Node stitch_settings_dump(const StitchConfig& c);
 
 }  // namespace stitch

@@ -4,6 +4,7 @@
 #include <torch/cuda.h>
 #include <torch/version.h>
 
+#include <cstdlib>
 #include <thread>
 
 #include <fmt/format.h>
@@ -43,6 +44,9 @@ c10::Device device_parse(const std::string& setting) {
 }
 
 void threads_set(int n) {
+  // Under Slurm, "all cores" means the cores of this task, not of the node.
+  const char* slurm = std::getenv("SLURM_CPUS_PER_TASK");
+  if (n <= 0 && slurm && std::atoi(slurm) > 0) n = std::atoi(slurm);
   if (n <= 0) n = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   at::set_num_threads(n);
 }

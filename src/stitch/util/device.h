@@ -10,7 +10,8 @@ namespace stitch {
 // for an unknown spelling or a CUDA device that does not exist.
 c10::Device device_parse(const std::string& setting);
 
-// Sets torch's intra-op thread count (0 = all cores); torch defaults to 1 thread on Debian.
+// Sets torch's intra-op thread count (0 = SLURM_CPUS_PER_TASK under Slurm, else all cores);
+// torch defaults to 1 thread on Debian.
 void threads_set(int n);
 
 }  // namespace stitch

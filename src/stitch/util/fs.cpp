@@ -1,14 +1,19 @@
 #include "stitch/util/fs.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "stitch/util/error.h"
 
@@ -31,12 +36,30 @@ void file_check_writable(const std::string& path) {
     throw StitchError(fmt::format("cannot write '{}': it is a folder (give a file name)", path));
 }
 
-void file_write_atomic(const std::string& path,
-                       const std::function<void(const std::string&)>& write) {
-  file_check_writable(path);
-  const std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
+namespace {
+// fsync of a file or folder by path; a failure to open (e.g. a folder on a file system that does
+// not allow it) is ignored, a failing fsync is not.
+void fsync_path(const std::string& path, bool folder) {
+  const int fd = ::open(path.c_str(), folder ? O_RDONLY | O_DIRECTORY : O_RDONLY);
+  if (fd < 0) return;
+  const int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0 && !folder)
+    throw StitchError(fmt::format("cannot write '{}': fsync failed (disk full?)", path));
+}
+
+}  // namespace
+
+std::string file_temp_name(const std::string& path) {
+  static std::atomic<unsigned> counter{0};
+  char host[64] = "host";
+  ::gethostname(host, sizeof(host) - 1);
+  return fmt::format("{}.tmp.{}.{}.{}", path, host, ::getpid(), counter.fetch_add(1));
+}
+
+void file_commit(const std::string& tmp, const std::string& path) {
   try {
-    write(tmp);
+    fsync_path(tmp, false);
   } catch (...) {
     std::remove(tmp.c_str());
     throw;
@@ -47,6 +70,61 @@ void file_write_atomic(const std::string& path,
     std::remove(tmp.c_str());
     throw StitchError(fmt::format("cannot write '{}': {}", path, ec.message()));
   }
+  const std::string dir = fs::path(path).parent_path().string();
+  fsync_path(dir.empty() ? "." : dir, true);
+}
+
+void file_write_atomic(const std::string& path,
+                       const std::function<void(const std::string&)>& write) {
+  file_check_writable(path);
+  const std::string tmp = file_temp_name(path);
+  try {
+    write(tmp);
+  } catch (...) {
+    std::remove(tmp.c_str());
+    throw;
+  }
+  file_commit(tmp, path);
+}
+
+void file_append_line(const std::string& path, const std::string& line) {
+  FileLock lock(path + ".lock");
+  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0)
+    throw StitchError(fmt::format("cannot append to '{}': {}", path, std::strerror(errno)));
+  const std::string text = line + "\n";
+  const ssize_t n = ::write(fd, text.data(), text.size());
+  const int rc = ::fsync(fd);
+  ::close(fd);
+  if (n != static_cast<ssize_t>(text.size()) || rc != 0)
+    throw StitchError(fmt::format("cannot append to '{}' (disk full?)", path));
+}
+
+FileLock::FileLock(const std::string& path, const std::string& waiting) {
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0)
+    throw StitchError(fmt::format("cannot create lock file '{}': {} (is the folder writable?)",
+                                  path, std::strerror(errno)));
+  bool told = false;
+  // Polled rather than blocking, so Ctrl-C still stops a process that waits for another one.
+  while (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    if (errno != EWOULDBLOCK && errno != EINTR) {
+      const int err = errno;
+      ::close(fd_);
+      throw StitchError(fmt::format("cannot lock '{}': {}", path, std::strerror(err)));
+    }
+    if (!told && !waiting.empty()) spdlog::info("{}", waiting);
+    told = true;
+    if (interrupt_requested()) {
+      ::close(fd_);
+      interrupt_throw_if_requested();
+    }
+    ::usleep(200 * 1000);
+  }
+}
+
+FileLock::~FileLock() {
+  if (fd_ >= 0) ::close(fd_);  // closing releases the lock
 }
 
 void file_write_text(const std::string& path, const std::string& text) {

@@ -6,11 +6,18 @@
 
 namespace stitch {
 
-// Calls write(tmp_path) with a temporary path beside `path`, then renames it onto `path`.
-// If write throws, the temporary file is removed and the exception propagates. Throws
-// StitchError when the folder of `path` does not exist or is not writable.
+// Calls write(tmp_path) with a temporary path beside `path` (unique per host, process and call,
+// so concurrent writers on shared storage never collide), fsyncs it, renames it onto `path` and
+// fsyncs the folder: after a crash the file is either the old one or the whole new one. If write
+// throws, the temporary file is removed and the exception propagates. Throws StitchError when the
+// folder of `path` does not exist or is not writable.
 void file_write_atomic(const std::string& path,
                        const std::function<void(const std::string&)>& write);
+
+// The two halves of file_write_atomic for writers that keep several files open: a unique
+// temporary name beside `path`, and fsync + rename onto `path` + fsync of the folder.
+std::string file_temp_name(const std::string& path);
+void file_commit(const std::string& tmp, const std::string& path);
 
 // Throws StitchError naming the path when a file could not be written there: the folder is
 // missing or not writable, or the path is a folder. Checked before long work starts.
@@ -18,6 +25,23 @@ void file_check_writable(const std::string& path);
 
 // Writes text to path atomically.
 void file_write_text(const std::string& path, const std::string& text);
+
+// Appends one line (a '\n' is added) to `path` with a single O_APPEND write under an exclusive
+// lock, fsynced: lines from concurrent processes never interleave or get lost.
+void file_append_line(const std::string& path, const std::string& line);
+
+// An exclusive advisory lock (flock) on `path` (created if missing), held until destruction.
+// Blocks while another process holds it; `waiting` (if not empty) is logged once when it does.
+class FileLock {
+ public:
+  explicit FileLock(const std::string& path, const std::string& waiting = "");
+  ~FileLock();
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
 
 // Throws StitchError naming the path when the file cannot be read.
 void file_check_readable(const std::string& path, const std::string& what);

@@ -1,0 +1,30 @@
+#pragma once
+// HDF5 helpers shared by activation files and the activation store. Internal to
+// src/stitch/cache/: the only place that includes <H5Cpp.h>.
+#include <H5Cpp.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+namespace stitch::hdf5 {
+
+inline const char* kIndices = "indices";
+inline const char* kLabels = "labels";
+
+void quiet();  // HDF5's C++ API prints its error stack on every exception; ours are one line
+void attr_write(H5::H5File& f, const char* name, const std::string& v);
+std::string attr_read(const H5::H5File& f, const char* name);  // "" when absent
+bool has_dataset(const H5::H5File& f, const std::string& name);
+std::vector<std::string> point_names(const H5::H5File& f);  // datasets other than indices/labels
+// Chunk of whole rows of about `target_bytes` for rows of `row_bytes`, at most `rows` rows.
+hsize_t chunk_rows(hsize_t row_bytes, hsize_t rows, hsize_t target_bytes);
+// IEEE half precision, which h5py reads as numpy float16 (HDF5 1.10 has no predefined one).
+H5::FloatType half_type();
+// Rows [start, start + n) of a dataset as a tensor of `dtype` (n = -1: all from start).
+at::Tensor dataset_read(const H5::H5File& f, const std::string& name, int64_t n,
+                        at::ScalarType dtype, const H5::DataType& type, int64_t start = 0);
+
+}  // namespace stitch::hdf5

@@ -1,0 +1,138 @@
+#include "stitch/runner/methods.h"
+
+#include <ATen/ATen.h>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
+
+#include "stitch/config/yaml_reader.h"
+#include "stitch/objectives/losses.h"
+#include "stitch/runner/stitch_config.h"
+#include "stitch/util/error.h"
+
+namespace stitch {
+using Json = nlohmann::json;
+
+namespace {
+bool never(const StitchConfig&) {
+  return false;
+}
+bool always(const StitchConfig&) {
+  return true;
+}
+bool fula_soft(const StitchConfig& c) {
+  return c.fula_soft;
+}
+
+Affine fit_dm(const at::Tensor& x, const at::Tensor& y, const StitchConfig& c) {
+  if (x.size(0) < x.size(1) + 1)
+    spdlog::warn("lstsq: {} rows for {} inputs (+bias) is underdetermined: {}", x.size(0),
+                 x.size(1),
+                 c.ridge > 0 ? fmt::format("using the ridge solution (ridge {})", c.ridge)
+                             : "using the minimum-norm pinv solution; set train.ridge > 0 or "
+                               "data.init_samples higher");
+  return fit_lstsq(x, y, c.ridge);
+}
+Affine fit_orth(const at::Tensor& x, const at::Tensor& y, const StitchConfig& c) {
+  return procrustes_affine(
+      fit_procrustes(x, y, c.procrustes_center, c.procrustes_scale, c.procrustes_kabsch));
+}
+Affine fit_latent(const at::Tensor& x, const at::Tensor& y, const StitchConfig&) {
+  return fit_maiorca(x, y);
+}
+
+at::Tensor loss_hint(const StepTensors& s, const StitchConfig&) {
+  return relative_distance(s.z, s.aj);
+}
+at::Tensor loss_task(const StepTensors& s, const StitchConfig&) {
+  return at::cross_entropy_loss(s.logits, s.labels);
+}
+at::Tensor loss_soft(const StepTensors& s, const StitchConfig&) {
+  return soft_label_kl(s.end_logits, s.logits);
+}
+at::Tensor loss_fula(const StepTensors& s, const StitchConfig& c) {
+  std::vector<at::Tensor> st{s.z}, cl{s.aj};
+  st.insert(st.end(), s.stitched_down.begin(), s.stitched_down.end());
+  cl.insert(cl.end(), s.clean_down.begin(), s.clean_down.end());
+  at::Tensor loss = fula_loss(st, cl, c.fula_weights);
+  if (!c.fula_soft) return loss;
+  const double n = static_cast<double>(st.size());
+  return (loss * n + soft_label_kl(s.end_logits, s.logits)) / (n + 1);
+}
+
+Json dm_settings(const StitchConfig& c) {
+  return {{"ridge", c.ridge}, {"init_samples", c.init_samples}};
+}
+Json procrustes_settings(const StitchConfig& c) {
+  return {{"init_samples", c.init_samples},
+          {"center", c.procrustes_center},
+          {"scale", c.procrustes_scale},
+          {"kabsch", c.procrustes_kabsch}};
+}
+Json maiorca_settings(const StitchConfig& c) {
+  return {{"init_samples", c.init_samples}};
+}
+// Every trained method: optimiser, schedule and the initialisation it starts from.
+Json trained_settings(const StitchConfig& c) {
+  Json j = {{"epochs", c.epochs},
+            {"batch_size", c.batch_size},
+            {"lr", c.lr},
+            {"weight_decay", c.weight_decay},
+            {"schedule", c.schedule},
+            {"init", c.init},
+            {"bn_mode", c.bn_mode},
+            {"iso_lambda", c.iso_lambda},
+            {"train_samples", c.train_samples}};
+  if (c.init == "lstsq") j["init_fit"] = dm_settings(c);
+  if (c.init == "procrustes") j["init_fit"] = procrustes_settings(c);
+  return j;
+}
+Json fula_settings(const StitchConfig& c) {
+  Json j = trained_settings(c);
+  j["fula"] = {{"points", c.fula_points},
+               {"weights", c.fula_weights},
+               {"cutoff", c.fula_cutoff},
+               {"soft", c.fula_soft}};
+  return j;
+}
+
+const std::vector<Method> kMethods{
+    {"dm_closed", "direct matching: least squares at the stitch point", true, false, never, fit_dm,
+     nullptr, dm_settings},
+    {"procrustes", "orthogonal Procrustes at the stitch point", true, false, never, fit_orth,
+     nullptr, procrustes_settings},
+    {"maiorca", "standard-scaled Procrustes (latent translation)", true, false, never, fit_latent,
+     nullptr, maiorca_settings},
+    {"dm_hint", "relative distance at the stitch point, trained", false, false, never, nullptr,
+     loss_hint, trained_settings},
+    {"tlm", "task loss: cross-entropy of the stitched model", false, false, always, nullptr,
+     loss_task, trained_settings},
+    {"slm", "soft labels: KL to the end model's output", false, false, always, nullptr, loss_soft,
+     trained_settings},
+    {"fula", "relative distance at the stitch point and every later end-model point", false, true,
+     fula_soft, nullptr, loss_fula, fula_settings},
+};
+}  // namespace
+
+const std::vector<Method>& methods_all() {
+  return kMethods;
+}
+
+std::vector<std::string> method_names() {
+  std::vector<std::string> names;
+  for (const auto& m : kMethods) names.push_back(m.name);
+  return names;
+}
+
+const Method& method_get(const std::string& name) {
+  for (const auto& m : kMethods)
+    if (m.name == name) return m;
+  const auto names = method_names();
+  const auto [best, d] = nearest(name, names);
+  throw StitchError(fmt::format("unknown method '{}'{}; valid: {}", name,
+                                d <= 3 ? fmt::format(" (did you mean '{}'?)", best) : "",
+                                fmt::join(names, ", ")));
+}
+
+}  // namespace stitch

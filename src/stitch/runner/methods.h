@@ -1,0 +1,45 @@
+#pragma once
+// The stitching methods, declared once (METHODS.md §1.2, §1.3, §2.3, §2.5, §3): what each needs
+// and how it is fitted or trained. Adding a method means adding one entry to the table in
+// methods.cpp; the runner, the config validation and the job keys read everything from here.
+#include <string>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+#include <nlohmann/json.hpp>
+
+#include "stitch/stitchers/fit.h"
+
+namespace stitch {
+
+struct StitchConfig;
+
+// One training batch as a method's loss sees it. z is the stitch output at the end point;
+// stitched_down / clean_down hold the end model's activations at the downstream points on the
+// stitched and the clean pass (filled only for methods with needs_downstream); logits are the
+// stitched model's output (defined only when needs_logits(c) is true).
+struct StepTensors {
+  at::Tensor z, aj, labels, end_logits, logits;
+  std::vector<at::Tensor> stitched_down, clean_down;
+};
+
+struct Method {
+  std::string name;
+  const char* summary;
+  bool closed_form;       // fitted in closed form from paired rows, no training
+  bool needs_downstream;  // trains against end-model activations after the end point
+  bool (*needs_logits)(const StitchConfig& c);  // the stitched logits are used by the loss
+  // Closed form: the affine map from front rows X [n, p] to end rows Y [n, q].
+  Affine (*fit)(const at::Tensor& x, const at::Tensor& y, const StitchConfig& c);
+  // Trained: the differentiable loss of one batch.
+  at::Tensor (*loss)(const StepTensors& s, const StitchConfig& c);
+  // The settings (beyond the shared ones) that change this method's result: part of job keys.
+  nlohmann::json (*settings)(const StitchConfig& c);
+};
+
+const std::vector<Method>& methods_all();
+// The method called `name`; throws StitchError listing the valid names (nearest one suggested).
+const Method& method_get(const std::string& name);
+std::vector<std::string> method_names();
+
+}  // namespace stitch

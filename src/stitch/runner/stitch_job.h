@@ -1,0 +1,71 @@
+#pragma once
+// One stitching job: fit or train a stitch T between a front model's point i and an end
+// model's point j with one method and seed, then evaluate it on the test split. The frozen
+// models' activations come from the activation store (stitch/cache/activation_store.h); the end
+// model is only run from point j on, on the stitched activations. Nothing here writes files.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "stitch/cache/activation_store.h"
+#include "stitch/data/fashion_mnist.h"
+#include "stitch/metrics/classification.h"
+#include "stitch/runner/methods.h"
+#include "stitch/runner/stitch_config.h"
+#include "stitch/stitchers/stitch_layer.h"
+
+namespace stitch {
+
+class StagedModel;
+
+// Store readers of one split for one job. Activations are [N, ...] rows of the split's samples.
+struct SplitReaders {
+  std::shared_ptr<StoreReader> front, end;         // front model at i, end model at j
+  std::shared_ptr<StoreReader> end_logits;         // end model output [N, K]
+  std::shared_ptr<StoreReader> front_logits;       // front model output (test only)
+  std::vector<std::shared_ptr<StoreReader>> down;  // end model after j (clean pass)
+  at::Tensor labels;                               // int64 [N]
+};
+
+struct JobInputs {
+  SplitReaders train, test;
+  std::vector<std::string> downstream;   // end-model points after j, in forward order
+  const Dataset* test_images = nullptr;  // for evaluations that run new inputs (PGD, markers)
+};
+
+// Test-set evaluation of a stitched model (METHODS.md §1.7).
+struct Evaluation {
+  double stitched_acc = 0, stitched_top5 = 0, end_acc = 0, front_acc = 0, stitching_penalty = 0;
+  double agreement = 0, hard_agreement = 0, soft_agreement = 0, kappa = 0;
+  double stitch_residual = 0, fula_test = 0;  // relative distance at j; mean over j and after
+  std::vector<double> layer_terms, layer_r2;  // at j and each downstream point
+  MatrixStats matrix;
+  std::optional<double> robust_acc, end_robust_acc;                 // PGD (eval.robust_samples > 0)
+  std::optional<double> marker_agreement, rolled_marker_agreement;  // eval.markers != none
+  nlohmann::json to_json() const;  // flat scalars (no per-layer vectors)
+};
+
+struct JobOutcome {
+  Evaluation eval;
+  nlohmann::json loss_curve = nlohmann::json::array();  // [{epoch, loss}] for trained methods
+  double fit_seconds = 0, train_seconds = 0;
+};
+
+// End-model points after `end_point` that FuLA and the per-layer diagnostics use: c.fula_points
+// or the model's recommended points (top-level points when it recommends none), cut by
+// c.fula_cutoff, in forward order.
+std::vector<std::string> downstream_points(const StagedModel& end, const std::string& end_point,
+                                           const StitchConfig& c);
+
+// Fits (closed form) or trains T with method m and seed, then evaluates it. `end` runs the
+// stitched pass from c.end_point; with c.bn_mode == "train" it is switched to train mode during
+// training, so pass a per-job copy then. `label` prefixes progress lines.
+JobOutcome stitch_job_run(StitchLayer& T, const Method& m, int64_t seed, StagedModel& front,
+                          StagedModel& end, const JobInputs& in, const StitchConfig& c,
+                          const std::string& label);
+
+}  // namespace stitch

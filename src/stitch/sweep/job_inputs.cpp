@@ -1,0 +1,147 @@
+#include "stitch/sweep/job_inputs.h"
+
+#include <ATen/ATen.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
+
+#include "stitch/runner/methods.h"
+#include "stitch/util/progress.h"
+
+namespace stitch {
+
+namespace {
+constexpr int64_t kStoreBatch = 500;
+
+void add(std::vector<std::string>& v, const std::string& p) {
+  if (std::find(v.begin(), v.end(), p) == v.end()) v.push_back(p);
+}
+}  // namespace
+
+StoreNeeds store_needs(const Plan& plan, const std::vector<size_t>& jobs) {
+  StoreNeeds needs;
+  const StitchConfig& c = plan.config.job;
+  for (size_t ji : jobs) {
+    const Job& j = plan.jobs[ji];
+    const Method& m = method_get(j.method);
+    add(needs[{j.front, "train"}], j.front_point);
+    add(needs[{j.front, "test"}], j.front_point);
+    add(needs[{j.front, "test"}], kOutput);
+    auto& tr = needs[{j.end, "train"}];
+    auto& te = needs[{j.end, "test"}];
+    add(tr, j.end_point);
+    add(te, j.end_point);
+    if (m.needs_logits(c)) add(tr, kOutput);
+    add(te, kOutput);
+    for (const auto& d : job_downstream(plan, j)) {
+      add(te, d);
+      if (m.needs_downstream && c.bn_mode == "eval") add(tr, d);
+    }
+  }
+  return needs;
+}
+
+ShardData::ShardData(const Plan& plan)
+    : store(plan.config.store_dir), dtype(plan.config.store_dtype) {
+  const StitchConfig& c = plan.config.job;
+  train = dataset_first(fashion_mnist_load("train", c.data_dir), c.train_samples);
+  test = dataset_first(fashion_mnist_load("test", c.data_dir), c.test_samples);
+}
+
+StoreEntry ShardData::entry(const Plan& plan, size_t model, const std::string& split) const {
+  const PlannedModel& m = plan.models[model];
+  const Dataset& d = split == "train" ? train : test;
+  return StoreEntry{m.path, m.sha256, split, d.index, d.labels, dtype};
+}
+
+std::vector<int64_t> ShardData::shape(const PlannedModel& m, const std::string& point) {
+  return point == kOutput ? m.output_shape : m.model.point(point).shape;
+}
+
+size_t ShardData::build(Plan& plan, const StoreNeeds& needs) {
+  size_t built = 0;
+  for (const auto& [what, points] : needs) {
+    const auto& [mi, split] = what;
+    PlannedModel& m = plan.models[mi];
+    const Dataset& d = split == "train" ? train : test;
+    std::vector<std::vector<int64_t>> shapes;
+    for (const auto& p : points) shapes.push_back(shape(m, p));
+    const StoreEntry e = entry(plan, mi, split);
+    const auto todo = store.missing(e, points, shapes);
+    if (todo.empty()) continue;
+    spdlog::info("store: {} on {} {} images at {}", m.label, d.size(), split,
+                 fmt::join(todo, ", "));
+    const auto t0 = std::chrono::steady_clock::now();
+    Progress progress(fmt::format("store {} {}", m.label, split),
+                      (d.size() + kStoreBatch - 1) / kStoreBatch);
+    int64_t batches = 0;
+    auto compute = [&](int64_t start, int64_t n, const std::vector<std::string>& pts) {
+      at::NoGradGuard g;
+      const at::Tensor x = d.images.narrow(0, start, n).to(m.model.device());
+      std::vector<std::string> inner;
+      for (const auto& p : pts)
+        if (p != kOutput) inner.push_back(p);
+      at::Tensor logits;
+      const bool want_logits = inner.size() < pts.size();
+      const auto acts = m.model.forward_collect(x, inner, want_logits ? &logits : nullptr);
+      std::vector<at::Tensor> out;
+      size_t k = 0;
+      for (const auto& p : pts) out.push_back(p == kOutput ? logits : acts[k++]);
+      progress.update(++batches);
+      return out;
+    };
+    built += store.ensure(e, points, shapes, compute, kStoreBatch);
+    progress.finish(
+        fmt::format("({:.1f} s)",
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()));
+  }
+  return built;
+}
+
+std::shared_ptr<StoreReader> ReaderCache::get(const std::string& path, const std::string& point) {
+  auto it = readers_.find(path);
+  if (it != readers_.end()) return it->second;
+  auto r = std::make_shared<StoreReader>(path, point, left_);
+  if (r->in_memory()) {
+    int64_t bytes = 4 * r->rows();
+    for (int64_t s : r->shape()) bytes *= s;
+    left_ -= bytes;
+  }
+  readers_[path] = r;
+  return r;
+}
+
+void ReaderCache::clear() {
+  readers_.clear();
+  left_ = budget_;
+}
+
+JobInputs job_inputs(const Plan& plan, const Job& job, ShardData& data, ReaderCache& cache) {
+  const StitchConfig& c = plan.config.job;
+  const Method& m = method_get(job.method);
+  JobInputs in;
+  in.downstream = job_downstream(plan, job);
+  for (const char* split : {"train", "test"}) {
+    const bool test = std::string(split) == "test";
+    SplitReaders& r = test ? in.test : in.train;
+    const StoreEntry fe = data.entry(plan, job.front, split), ee = data.entry(plan, job.end, split);
+    auto reader = [&](const StoreEntry& e, const std::string& p) {
+      return cache.get(data.store.file(e, p), p);
+    };
+    r.front = reader(fe, job.front_point);
+    r.end = reader(ee, job.end_point);
+    if (test || m.needs_logits(c)) r.end_logits = reader(ee, kOutput);
+    if (test) r.front_logits = reader(fe, kOutput);
+    if (test || (m.needs_downstream && c.bn_mode == "eval"))
+      for (const auto& d : in.downstream) r.down.push_back(reader(ee, d));
+    r.labels = (test ? data.test : data.train).labels;
+  }
+  if (c.robust_samples > 0 || c.markers != "none") in.test_images = &data.test;
+  return in;
+}
+
+}  // namespace stitch

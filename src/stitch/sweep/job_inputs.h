@@ -1,0 +1,55 @@
+#pragma once
+// The data side of a shard: which activations its jobs need from the store, building the
+// missing ones (streamed, one pass per model and split), and store readers for each job.
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "stitch/cache/activation_store.h"
+#include "stitch/data/fashion_mnist.h"
+#include "stitch/runner/stitch_job.h"
+#include "stitch/sweep/plan.h"
+
+namespace stitch {
+
+// Points needed per (model index, split), "output" standing for the logits.
+using StoreNeeds = std::map<std::pair<size_t, std::string>, std::vector<std::string>>;
+
+// What `jobs` read: front point (train, test) and front logits (test); end point, downstream
+// points and logits (test; train: downstream only for methods trained on them with BN frozen).
+StoreNeeds store_needs(const Plan& plan, const std::vector<size_t>& jobs);
+
+struct ShardData {
+  Dataset train, test;  // the first data.train_samples / data.test_samples images
+  ActivationStore store;
+  std::string dtype;
+
+  ShardData(const Plan& plan);  // loads the data; creates/checks the store folder
+  StoreEntry entry(const Plan& plan, size_t model, const std::string& split) const;
+  // Builds the missing store files of `needs`; returns how many point files were built.
+  size_t build(Plan& plan, const StoreNeeds& needs);
+  // Activation shape (without batch) of a point or "output" of a model.
+  static std::vector<int64_t> shape(const PlannedModel& m, const std::string& point);
+};
+
+// Store readers, shared by the jobs of a group. Readers are served from RAM while the bytes
+// they hold stay within the budget, and from disk after that.
+class ReaderCache {
+ public:
+  explicit ReaderCache(int64_t budget_bytes) : budget_(budget_bytes), left_(budget_bytes) {}
+  std::shared_ptr<StoreReader> get(const std::string& path, const std::string& point);
+  void clear();  // releases every reader (between groups)
+  int64_t in_memory_bytes() const { return budget_ - left_; }
+
+ private:
+  int64_t budget_, left_;
+  std::map<std::string, std::shared_ptr<StoreReader>> readers_;
+};
+
+// The inputs of one job: readers for both splits, downstream points, test images.
+JobInputs job_inputs(const Plan& plan, const Job& job, ShardData& data, ReaderCache& cache);
+
+}  // namespace stitch

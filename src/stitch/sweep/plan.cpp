@@ -1,0 +1,236 @@
+#include "stitch/sweep/plan.h"
+
+#include <ATen/ATen.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
+
+#include "stitch/runner/methods.h"
+#include "stitch/runner/stitch_job.h"
+#include "stitch/stitchers/stitch_layer.h"
+#include "stitch/util/error.h"
+#include "stitch/util/hash.h"
+
+namespace stitch {
+namespace fs = std::filesystem;
+using Json = nlohmann::json;
+
+namespace {
+bool is_keyword(const std::vector<std::string>& pts) {
+  return pts.size() == 1 && (pts[0] == "recommended" || pts[0] == "all");
+}
+
+// The points a list names for one model: recommended / all / explicit names (checked).
+std::vector<std::string> points_resolve(const PlannedModel& m, const std::vector<std::string>& pts,
+                                        const char* which) {
+  std::vector<std::string> out;
+  if (pts.size() == 1 && pts[0] == "all") {
+    for (const auto& p : m.model.points()) out.push_back(p.name);
+  } else if (pts.size() == 1 && pts[0] == "recommended") {
+    out = m.model.meta().stitch_points;
+    if (out.empty())  // a model without our metadata: its top-level blocks
+      for (const auto& p : m.model.points())
+        if (p.depth == 1) out.push_back(p.name);
+  } else {
+    for (const auto& p : pts) {
+      try {
+        m.model.point(p);
+      } catch (const StitchError& e) {
+        throw StitchError(fmt::format("{} point of {}: {}", which, m.path, e.what()));
+      }
+      out.push_back(p);
+    }
+  }
+  if (out.empty())
+    throw StitchError(fmt::format("{} has no stitch points to use as {} points", m.path, which));
+  return out;
+}
+
+std::string model_label(const std::string& path) {
+  return fs::path(path).stem().string();
+}
+
+Json job_key_settings(const Plan& p, const Job& j, const Method& m) {
+  const StitchConfig& c = p.config.job;
+  return {
+      {"format_version", kJobFormatVersion},
+      {"front_sha256", p.models[j.front].sha256},
+      {"end_sha256", p.models[j.end].sha256},
+      {"front_point", j.front_point},
+      {"end_point", j.end_point},
+      {"method", j.method},
+      {"seed", j.seed},
+      {"data",
+       {{"dir", c.data_dir}, {"train_samples", c.train_samples}, {"test_samples", c.test_samples}}},
+      {"stitch", {{"bn_before", c.bn_before}, {"bn_after", c.bn_after}, {"rank", c.rank}}},
+      {"eval",
+       {{"robust_samples", c.robust_samples},
+        {"robust_steps", c.robust_steps},
+        {"robust_epsilon", c.robust_epsilon},
+        {"robust_alpha", c.robust_alpha},
+        {"markers", c.markers}}},
+      {"store_dtype", p.config.store_dtype},
+      {"method_settings", m.settings(c)}};
+}
+
+double job_cost(const StitchConfig& c, const Method& m) {
+  const double eval = static_cast<double>(c.test_samples) / 10000.0;
+  if (m.closed_form) return 1.0 + eval;
+  return 1.0 + eval + static_cast<double>(c.epochs * c.train_samples) / 2000.0;
+}
+}  // namespace
+
+Plan plan_make(const SweepConfig& c, c10::Device dev) {
+  Plan p;
+  p.config = c;
+  p.dir = c.job.out_dir + "/" + c.job.name;
+  std::map<std::string, size_t> by_path;
+  std::map<std::string, int> stems;
+  auto model_index = [&](const std::string& path) {
+    auto it = by_path.find(path);
+    if (it != by_path.end()) return it->second;
+    PlannedModel m{path, "", "", StagedModel::load(path, dev), {}};
+    m.model.probe();
+    m.sha256 = file_sha256(path);
+    m.label = model_label(path);
+    if (stems[m.label]++ > 0) m.label += "-" + m.sha256.substr(0, 8);
+    {
+      at::NoGradGuard g;
+      std::vector<int64_t> shape{1};
+      const auto& in = m.model.meta().input_shape;
+      shape.insert(shape.end(), in.begin(), in.end());
+      const at::Tensor y = m.model.forward(at::zeros(shape).to(dev));
+      m.output_shape.assign(y.sizes().begin() + 1, y.sizes().end());
+    }
+    p.models.push_back(std::move(m));
+    return by_path[path] = p.models.size() - 1;
+  };
+  const bool explicit_ends = !is_keyword(c.end_points);
+  std::map<std::string, size_t> group_of;
+  std::map<std::string, int64_t> skipped;
+  for (const auto& pair : c.models) {
+    const size_t fi = model_index(pair.front), ei = model_index(pair.end);
+    const PlannedModel &F = p.models[fi], &E = p.models[ei];
+    const auto fps = points_resolve(F, c.front_points, "front");
+    const auto eps = points_resolve(E, c.end_points, "end");
+    if (c.pairs == "zip" && fps.size() != eps.size())
+      throw StitchError(fmt::format(
+          "pairs: zip needs as many front points ({}: {}) as end points ({}: {}); use pairs: grid",
+          F.label, fmt::join(fps, ","), E.label, fmt::join(eps, ",")));
+    for (size_t a = 0; a < fps.size(); ++a)
+      for (size_t b = 0; b < eps.size(); ++b) {
+        if (c.pairs == "zip" && a != b) continue;
+        StitchSpec spec{F.model.point(fps[a]).shape, E.model.point(eps[b]).shape, c.job.bn_before,
+                        c.job.bn_after, c.job.rank};
+        StitchLayer{spec};  // unsupported shapes or ranks fail here, before any data is read
+        const auto down = downstream_points(E.model, eps[b], c.job);
+        for (const auto& method : c.job.methods) {
+          const Method& m = method_get(method);
+          if (m.needs_downstream && down.empty()) {
+            if (explicit_ends)
+              throw StitchError(fmt::format(
+                  "{} needs end-model layers after end_point '{}' and {} has none (layers: {}); "
+                  "choose an earlier end_point or use dm_hint",
+                  method, eps[b], E.path, fmt::join(E.model.meta().stitch_points, ", ")));
+            skipped[fmt::format("{} at end point {}", method, eps[b])] += 1;
+            continue;
+          }
+          if (m.needs_downstream && !c.job.fula_weights.empty() &&
+              c.job.fula_weights.size() != down.size() + 1)
+            throw StitchError(fmt::format(
+                "fula.weights has {} entries but FuLA uses {} layers ({} and {})",
+                c.job.fula_weights.size(), down.size() + 1, eps[b], fmt::join(down, ", ")));
+          for (int64_t seed : c.job.seeds) {
+            Job j;
+            j.front = fi;
+            j.end = ei;
+            j.front_point = fps[a];
+            j.end_point = eps[b];
+            j.method = method;
+            j.seed = seed;
+            j.key_settings = job_key_settings(p, j, m);
+            j.key = text_sha256(j.key_settings.dump()).substr(0, 16);
+            j.dir = fmt::format("{}/{}__{}/{}__{}/{}_s{}", p.dir, F.label, E.label, fps[a], eps[b],
+                                method, seed);
+            j.cost = job_cost(c.job, m);
+            const std::string gk = fmt::format("{}|{}|{}", fi, ei, eps[b]);
+            auto it = group_of.find(gk);
+            if (it == group_of.end()) {
+              p.groups.push_back(Group{fi, ei, eps[b], {}, 0});
+              it = group_of.emplace(gk, p.groups.size() - 1).first;
+            }
+            Group& g = p.groups[it->second];
+            g.jobs.push_back(p.jobs.size());
+            g.cost += j.cost;
+            p.jobs.push_back(std::move(j));
+          }
+        }
+      }
+  }
+  for (const auto& [what, n] : skipped)
+    spdlog::warn("sweep {}: {} job(s) of {} skipped: no end-model layers after that point",
+                 c.job.name, n, what);
+  std::set<std::string> dirs;
+  for (const auto& j : p.jobs)
+    if (!dirs.insert(j.dir).second)
+      throw StitchError(fmt::format(
+          "two jobs share the folder '{}': a model pair, point pair, method or seed is listed "
+          "twice",
+          j.dir));
+  if (p.jobs.empty()) throw StitchError("the sweep expands into no jobs");
+  plan_shards(p, 1);
+  return p;
+}
+
+void plan_shards(Plan& plan, int64_t count) {
+  std::vector<size_t> order(plan.groups.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return plan.groups[a].cost > plan.groups[b].cost; });
+  std::vector<double> load(static_cast<size_t>(count), 0.0);
+  plan.shard_of_group.assign(plan.groups.size(), 0);
+  for (size_t g : order) {
+    const auto s = static_cast<size_t>(std::min_element(load.begin(), load.end()) - load.begin());
+    plan.shard_of_group[g] = static_cast<int64_t>(s);
+    load[s] += plan.groups[g].cost;
+  }
+}
+
+std::vector<size_t> plan_shard_jobs(const Plan& plan, int64_t shard) {
+  std::vector<size_t> out;
+  for (size_t g = 0; g < plan.groups.size(); ++g)
+    if (plan.shard_of_group[g] == shard)
+      out.insert(out.end(), plan.groups[g].jobs.begin(), plan.groups[g].jobs.end());
+  return out;
+}
+
+JobState job_state(const Job& job, Json* row, std::string* why) {
+  const std::string path = job.dir + "/result.json";
+  if (!fs::exists(path)) return JobState::kTodo;
+  std::ifstream in(path);
+  const Json r = Json::parse(in, nullptr, false);
+  if (r.is_discarded() || !r.is_object() || !r.contains("summary") || !r["summary"].is_object()) {
+    if (why) *why = fmt::format("'{}' is unreadable (truncated?)", path);
+    return JobState::kBroken;
+  }
+  const std::string key = r["summary"].value("key", "");
+  if (key != job.key) {
+    if (why) *why = fmt::format("its settings or models changed (key {} -> {})", key, job.key);
+    return JobState::kStale;
+  }
+  if (row) *row = r["summary"];
+  return JobState::kDone;
+}
+
+std::vector<std::string> job_downstream(const Plan& plan, const Job& job) {
+  return downstream_points(plan.models[job.end].model, job.end_point, plan.config.job);
+}
+
+}  // namespace stitch

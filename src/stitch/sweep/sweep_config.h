@@ -1,0 +1,49 @@
+#pragma once
+// A sweep: one YAML file that expands into stitching jobs over model pairs x front points x
+// end points x methods x seeds (see configs/sweep_cnn_grid.yaml). `stitch run` configs (one
+// front/end, one front_point/end_point) are the one-pair case of the same schema.
+//
+//   models: [{front: a.pt, end: b.pt}, ...]      or  front: a.pt / end: b.pt (one pair)
+//   fronts: [a.pt, c.pt]  ends: [b.pt]           every front x every end (with model_pairs: grid)
+//   front_points: recommended | all | [block1, block2]   (front_point: x is a list of one)
+//   end_points:   recommended | all | [...]
+//   pairs: grid | zip                             every front point x every end point, or i-th
+//                                                 with i-th
+//   store: {dir: runs/store, dtype: float32 | float16, ram_mb: 2048}
+//   plus every setting of a stitching job (methods, seeds, data, train, stitch, fula, ...).
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+#include "stitch/runner/stitch_config.h"
+
+namespace stitch {
+
+struct ModelPair {
+  std::string front, end;
+};
+
+struct SweepConfig {
+  StitchConfig job;  // settings every job shares; its front/end/points are filled per job
+  std::vector<ModelPair> models;
+  std::vector<std::string> front_points{"recommended"}, end_points{"recommended"};
+  std::string pairs = "grid";  // grid | zip
+  std::string store_dir;       // default: <out_dir>/store
+  std::string store_dtype = "float32";
+  int64_t store_ram_mb = 2048;  // stored activations up to this size are read into RAM
+};
+
+// Parses and validates a sweep (or `stitch run`) config; unknown keys get the nearest valid key.
+SweepConfig sweep_config_parse(const YAML::Node& node);
+YAML::Node sweep_config_dump(const SweepConfig& c);
+
+// "i/n" with 0 <= i < n; empty: from SLURM_ARRAY_TASK_ID / SLURM_ARRAY_TASK_COUNT when set
+// (task ids counted from SLURM_ARRAY_TASK_MIN), else "0/1". Throws StitchError naming the fix.
+struct Shard {
+  int64_t index = 0, count = 1;
+};
+Shard shard_parse(const std::string& spec);
+
+}  // namespace stitch
