@@ -92,15 +92,16 @@ def grid(rows, metric, fps, eps):
     return mean, std
 
 
-def heatmap(ax, values, fps, eps, title, scale, front, end, vmin=None, vmax=None):
+def heatmap(ax, values, fps, eps, title, scale, front, end, vmin=None, vmax=None, first=True):
     shown = values * scale
     im = ax.imshow(shown, cmap="viridis", vmin=vmin, vmax=vmax, aspect="auto")
     ax.set_xticks(range(len(eps)))
     ax.set_xticklabels(eps, rotation=45, ha="right")
     ax.set_yticks(range(len(fps)))
-    ax.set_yticklabels(fps)
+    ax.set_yticklabels(fps if first else [])
     ax.set_xlabel(f"end point ({end})")
-    ax.set_ylabel(f"front point ({front})")
+    if first:
+        ax.set_ylabel(f"front point ({front})")
     ax.set_title(title, fontsize=10)
     finite = shown[np.isfinite(shown)]
     mid = (np.nanmax(finite) + np.nanmin(finite)) / 2 if finite.size else 0
@@ -163,13 +164,14 @@ def main():
             for k, m in enumerate(methods):
                 g, _ = grid([r for r in pr if r["method"] == m], a.metric, fps, eps)
                 im = heatmap(axes[0][k], g, fps, eps, f"{m}: {mlabel}", mscale, stem(front),
-                             stem(end), lo, hi)
+                             stem(end), lo, hi, first=k == 0)
             fig.colorbar(im, ax=[axes[0][k] for k in range(len(methods))], shrink=0.8)
             if sim_grid is not None:
                 im2 = heatmap(axes[0][-1], sim_grid, fps, eps, "linear CKA (same pairs)", 1.0,
-                              stem(front), stem(end), 0, 1)
+                              stem(front), stem(end), 0, 1, first=False)
                 fig.colorbar(im2, ax=axes[0][-1], shrink=0.8)
-            fig.suptitle(f"{stem(front)} → {stem(end)}: cross-layer grid", fontsize=11)
+            fig.suptitle(f"{stem(front)} → {stem(end)}: cross-layer grid (blank: not run)",
+                         fontsize=11, y=1.04)
             png = f"{tag}_heatmap.png"
             fig.savefig(os.path.join(a.out, png), dpi=110, bbox_inches="tight")
             plt.close(fig)
@@ -183,8 +185,9 @@ def main():
             ax = axes[0][k]
             for m in methods:
                 g, s = grid([r for r in pr if r["method"] == m], a.metric, [fp], eps)
-                ax.errorbar(range(len(eps)), g[0] * mscale, yerr=s[0] * mscale, marker="o",
-                            capsize=3, label=m)
+                ok = np.isfinite(g[0])
+                ax.errorbar(np.arange(len(eps))[ok], g[0][ok] * mscale, yerr=s[0][ok] * mscale,
+                            marker="o", capsize=3, label=m)
             if a.metric in ("stitched_acc",):
                 ax.axhline(end_acc, color="grey", ls="--", lw=1, label="end model")
             ax.set_xticks(range(len(eps)))
@@ -194,7 +197,7 @@ def main():
             ax.grid(alpha=0.3)
         axes[0][0].set_ylabel(mlabel)
         axes[0][-1].legend(fontsize=8)
-        fig.suptitle(f"{stem(front)} → {stem(end)}: {mlabel} by layer", fontsize=11)
+        fig.suptitle(f"{stem(front)} → {stem(end)}: {mlabel} by layer", fontsize=11, y=1.04)
         png = f"{tag}_lines.png"
         fig.savefig(os.path.join(a.out, png), dpi=110, bbox_inches="tight")
         plt.close(fig)

@@ -187,6 +187,7 @@ size_t ActivationStore::ensure(const StoreEntry& e, const std::vector<std::strin
   FileLock lock(dir + "/.lock", fmt::format("store: waiting for another process building {}", dir));
   const std::vector<std::string> todo = missing(e, points, shapes);  // it may have built them
   if (todo.empty()) return 0;
+  file_remove_temps(dir);  // of builders killed mid-write (we hold the lock)
   const std::string sha = indices_sha(e);
   std::vector<std::unique_ptr<PointWriter>> writers;
   try {

@@ -23,10 +23,6 @@ namespace fs = std::filesystem;
 using Json = nlohmann::json;
 
 namespace {
-bool is_keyword(const std::vector<std::string>& pts) {
-  return pts.size() == 1 && (pts[0] == "recommended" || pts[0] == "all");
-}
-
 // The points a list names for one model: recommended / all / explicit names (checked).
 std::vector<std::string> points_resolve(const PlannedModel& m, const std::vector<std::string>& pts,
                                         const char* which) {
@@ -112,7 +108,6 @@ Plan plan_make(const SweepConfig& c, c10::Device dev) {
     p.models.push_back(std::move(m));
     return by_path[path] = p.models.size() - 1;
   };
-  const bool explicit_ends = !is_keyword(c.end_points);
   std::map<std::string, size_t> group_of;
   std::map<std::string, int64_t> skipped;
   for (const auto& pair : c.models) {
@@ -129,17 +124,28 @@ Plan plan_make(const SweepConfig& c, c10::Device dev) {
         if (c.pairs == "zip" && a != b) continue;
         StitchSpec spec{F.model.point(fps[a]).shape, E.model.point(eps[b]).shape, c.job.bn_before,
                         c.job.bn_after, c.job.rank};
-        StitchLayer{spec};  // unsupported shapes or ranks fail here, before any data is read
+        // A cell that cannot be stitched is an error when it is the only one of its model pair
+        // (stitch run), and is skipped with a note in a grid (e.g. a vector into a conv map).
+        const bool single = fps.size() == 1 && eps.size() == 1;
+        try {
+          StitchLayer{spec};  // unsupported shapes or ranks fail here, before any data is read
+        } catch (const StitchError& e) {
+          if (single) throw;
+          skipped[fmt::format("{} -> {}: {}", fps[a], eps[b], e.what())] +=
+              static_cast<int64_t>(c.job.methods.size() * c.job.seeds.size());
+          continue;
+        }
         const auto down = downstream_points(E.model, eps[b], c.job);
         for (const auto& method : c.job.methods) {
           const Method& m = method_get(method);
           if (m.needs_downstream && down.empty()) {
-            if (explicit_ends)
+            if (single)
               throw StitchError(fmt::format(
                   "{} needs end-model layers after end_point '{}' and {} has none (layers: {}); "
                   "choose an earlier end_point or use dm_hint",
                   method, eps[b], E.path, fmt::join(E.model.meta().stitch_points, ", ")));
-            skipped[fmt::format("{} at end point {}", method, eps[b])] += 1;
+            skipped[fmt::format("{} at end point {}: no end-model layers after it", method,
+                                eps[b])] += static_cast<int64_t>(c.job.seeds.size());
             continue;
           }
           if (m.needs_downstream && !c.job.fula_weights.empty() &&
@@ -175,8 +181,7 @@ Plan plan_make(const SweepConfig& c, c10::Device dev) {
       }
   }
   for (const auto& [what, n] : skipped)
-    spdlog::warn("sweep {}: {} job(s) of {} skipped: no end-model layers after that point",
-                 c.job.name, n, what);
+    spdlog::warn("sweep {}: {} job(s) skipped, {}", c.job.name, n, what);
   std::set<std::string> dirs;
   for (const auto& j : p.jobs)
     if (!dirs.insert(j.dir).second)

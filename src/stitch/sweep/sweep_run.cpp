@@ -93,6 +93,7 @@ Json job_run(Plan& p, const Job& j, ShardData& data, ReaderCache& cache, const s
   std::error_code ec;
   fs::create_directories(j.dir, ec);
   if (ec) throw StitchError(fmt::format("cannot create '{}': {}", j.dir, ec.message()));
+  file_remove_temps(j.dir);  // one process runs a job: leftovers are from a killed one
   file_write_text(j.dir + "/config.resolved.yaml", config + "\n");
   file_write_atomic(j.dir + "/stitch.pt", [&](const std::string& tmp) { torch::save(T, tmp); });
   file_write_text(j.dir + "/result.json", result.dump(1) + "\n");  // last: marks the job done

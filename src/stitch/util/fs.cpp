@@ -74,6 +74,12 @@ void file_commit(const std::string& tmp, const std::string& path) {
   fsync_path(dir.empty() ? "." : dir, true);
 }
 
+void file_remove_temps(const std::string& dir) {
+  std::error_code ec;
+  for (const auto& f : fs::directory_iterator(dir, ec))
+    if (f.path().filename().string().find(".tmp.") != std::string::npos) fs::remove(f.path(), ec);
+}
+
 void file_write_atomic(const std::string& path,
                        const std::function<void(const std::string&)>& write) {
   file_check_writable(path);

@@ -18,6 +18,10 @@ void file_write_atomic(const std::string& path,
 // temporary name beside `path`, and fsync + rename onto `path` + fsync of the folder.
 std::string file_temp_name(const std::string& path);
 void file_commit(const std::string& tmp, const std::string& path);
+// Removes the temporary files (file_temp_name) that processes killed mid-write left in `dir`.
+// Only call it while no other process can be writing there (the writer holds a lock, or is the
+// only one that writes that folder).
+void file_remove_temps(const std::string& dir);
 
 // Throws StitchError naming the path when a file could not be written there: the folder is
 // missing or not writable, or the path is a folder. Checked before long work starts.

@@ -1,0 +1,144 @@
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "stitch/runner/results.h"
+#include "stitch/sweep/sweep_run.h"
+#include "stitch/util/error.h"
+#include "test_util.h"
+
+using namespace stitch;
+namespace fs = std::filesystem;
+
+namespace {
+// A small cross-layer sweep of the untrained cnn with itself: 2 x 2 points, two methods.
+SweepConfig small_sweep(const std::string& out) {
+  SweepConfig c = sweep_config_parse(
+      YAML::Load("name: t\nfront: " + test::arch_file("cnn") + "\nend: " + test::arch_file("cnn") +
+                 "\nfront_points: [block1, block2]\nend_points: [block2, block3]\n"
+                 "methods: [dm_closed, dm_hint]\ndata: {train_samples: 512, test_samples: 500}\n"
+                 "train: {epochs: 1}\nthreads: 2\ndevice: cpu\nout_dir: " +
+                 out + "\n"));
+  return c;
+}
+
+std::vector<std::string> jsonl_keys(const std::string& dir) {
+  std::vector<std::string> keys;
+  for (const auto& r : results_read(dir)) keys.push_back(r.value("key", ""));
+  return keys;
+}
+
+size_t csv_rows(const std::string& dir) {
+  std::ifstream in(dir + "/results.csv");
+  size_t n = 0;
+  for (std::string line; std::getline(in, line);) n += !line.empty();
+  return n - 1;  // header
+}
+}  // namespace
+
+// Identity anchor through the sweep path: a model stitched to itself at the same point is the
+// end model (both methods start from the exact least-squares fit).
+TEST(SweepRun, SelfPairDiagonalEqualsTheEndModel) {
+  Plan p = plan_make(small_sweep(test::temp_dir()), c10::Device("cpu"));
+  const auto rows = sweep_run(p, Shard{}).rows;
+  ASSERT_EQ(rows.size(), 8u);
+  int diagonal = 0;
+  for (const auto& r : rows)
+    if (r["front_point"] == r["end_point"]) {
+      ++diagonal;
+      EXPECT_NEAR(r["stitched_acc"].get<double>(), r["end_acc"].get<double>(), 0.002) << r;
+      EXPECT_GE(r["agreement"].get<double>(), 0.99) << r;
+    }
+  EXPECT_EQ(diagonal, 2);
+}
+
+// The job folders are the source of truth: duplicated lines in results.jsonl (a kill between
+// an append and the collection) and a truncated result.json (a crash mid-write on a file
+// system without atomic rename) are mended by the next run, which re-runs only that job.
+TEST(SweepRun, ResumeMendsDuplicatesAndRerunsOnlyBrokenOrChangedJobs) {
+  const std::string out = test::temp_dir();
+  Plan p = plan_make(small_sweep(out), c10::Device("cpu"));
+  sweep_run(p, Shard{});
+  const std::string dir = p.dir;
+  const std::vector<std::string> keys = jsonl_keys(dir);
+  ASSERT_EQ(keys.size(), 8u);
+  const nlohmann::json dup = results_read(dir)[3];
+  results_append(dir, dup);
+  results_append(dir, dup);
+  const Job& broken = p.jobs[5];
+  const std::string text = test::read_file(broken.dir + "/result.json");
+  std::ofstream(broken.dir + "/result.json", std::ios::trunc) << text.substr(0, text.size() / 3);
+  const auto mtime = [&](const Job& j) { return fs::last_write_time(j.dir + "/result.json"); };
+  const auto before = mtime(p.jobs[0]);
+  const SweepOutcome again = sweep_run(p, Shard{});
+  EXPECT_EQ(again.ran, 1) << "only the job with the unreadable result.json";
+  EXPECT_EQ(again.reused, 7);
+  EXPECT_EQ(mtime(p.jobs[0]), before) << "finished jobs are not re-run";
+  auto after = jsonl_keys(dir);
+  EXPECT_EQ(after.size(), 8u) << "one row per job";
+  EXPECT_EQ(std::set<std::string>(after.begin(), after.end()),
+            std::set<std::string>(keys.begin(), keys.end()));
+  EXPECT_EQ(csv_rows(dir), 8u);
+  // A changed setting changes the trained jobs' keys: they, and only they, run again.
+  SweepConfig c = small_sweep(out);
+  c.job.epochs = 2;
+  Plan p2 = plan_make(c, c10::Device("cpu"));
+  const SweepOutcome changed = sweep_run(p2, Shard{});
+  EXPECT_EQ(changed.ran, 4) << "the four dm_hint jobs";
+  EXPECT_EQ(jsonl_keys(dir).size(), 8u);
+}
+
+// Shards run disjoint jobs; after all of them the collected files hold every job once, with
+// the same results as one unsharded run.
+TEST(SweepRun, ShardsTogetherEqualOneRun) {
+  Plan whole = plan_make(small_sweep(test::temp_dir()), c10::Device("cpu"));
+  const auto one = sweep_run(whole, Shard{}).rows;
+  Plan sharded = plan_make(small_sweep(test::temp_dir()), c10::Device("cpu"));
+  plan_shards(sharded, 2);
+  size_t ran = 0;
+  for (int64_t s = 0; s < 2; ++s) ran += sweep_run(sharded, Shard{s, 2}).ran;
+  EXPECT_EQ(ran, 8u);
+  std::map<std::string, double> acc;
+  for (const auto& r : one) acc[r["key"]] = r["stitched_acc"];
+  const auto rows = results_read(sharded.dir);
+  ASSERT_EQ(rows.size(), 8u);
+  for (const auto& r : rows) EXPECT_NEAR(acc.at(r["key"]), r["stitched_acc"].get<double>(), 1e-9);
+}
+
+// Frozen means frozen: a job with bn_mode train (BatchNorm statistics updated while training,
+// as the reference code does) leaves the sweep's end model exactly as loaded.
+TEST(SweepRun, BnModeTrainLeavesTheEndModelUnchanged) {
+  SweepConfig c = small_sweep(test::temp_dir());
+  c.front_points = {"block1"};
+  c.end_points = {"block1"};
+  c.job.methods = {"tlm"};
+  c.job.bn_mode = "train";
+  c.job.init = "rand";
+  Plan p = plan_make(c, c10::Device("cpu"));
+  const at::Tensor x = at::rand({8, 1, 28, 28});
+  const at::Tensor before = p.models[0].model.forward(x);
+  sweep_run(p, Shard{});
+  EXPECT_TRUE(p.models[0].model.forward(x).equal(before));
+  EXPECT_EQ(results_read(p.dir).size(), 1u);
+}
+
+// A job whose loss turns NaN fails alone: the others are written, nothing of it is, and the
+// error names it.
+TEST(SweepRun, AFailingJobDoesNotStopTheOthers) {
+  const std::string toy = test::fixture("nan_toy.pt");
+  SweepConfig c = sweep_config_parse(
+      YAML::Load("name: nan\nfront: " + toy + "\nend: " + toy +
+                 "\nfront_point: a\nend_point: a\nmethods: [dm_closed, tlm]\ntrain: {init: rand}\n"
+                 "data: {train_samples: 512, test_samples: 200}\ndevice: cpu\nout_dir: " +
+                 test::temp_dir() + "\n"));
+  Plan p = plan_make(c, c10::Device("cpu"));
+  const std::string err = test::error_of([&] { sweep_run(p, Shard{}); });
+  EXPECT_NE(err.find("1 of 2 jobs failed"), std::string::npos) << err;
+  EXPECT_NE(err.find("tlm seed 0: loss is"), std::string::npos) << err;
+  EXPECT_EQ(results_read(p.dir).size(), 1u) << "the dm_closed job is kept";
+  for (const auto& j : p.jobs)
+    EXPECT_EQ(fs::exists(j.dir + "/result.json"), j.method == "dm_closed") << j.method;
+}
