@@ -167,3 +167,47 @@ TEST(CliSweep, ReportWritesMarkdownAndFigures) {
   EXPECT_EQ(pngs, 2) << "a heatmap and a line plot";
   expect_one_line_error(run_cli("report " + dir), "has no results.jsonl");
 }
+
+// Ctrl-C stops the sweep cleanly: exit 2 with one line, the jobs finished so far are collected
+// (results.csv lists exactly them) and a re-run finishes the rest.
+TEST(CliSweep, InterruptCollectsWhatFinished) {
+  const std::string dir = stitch::test::temp_dir();
+  const std::string cfg = sweep_file(dir);
+  std::ofstream(cfg, std::ios::app) << "seeds: [0, 1, 2]\n";  // 24 jobs
+  const std::string jsonl = dir + "/runs/k/results.jsonl";
+  std::vector<std::string> argv{STITCH_BINARY, "sweep", "run", cfg};
+  std::vector<char*> args;
+  for (auto& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, (dir + "/out").c_str(), O_WRONLY | O_CREAT, 0644);
+  posix_spawn_file_actions_addopen(&fa, 2, (dir + "/err").c_str(), O_WRONLY | O_CREAT, 0644);
+  pid_t pid = 0;
+  ASSERT_EQ(posix_spawn(&pid, STITCH_BINARY, &fa, nullptr, args.data(), environ), 0);
+  posix_spawn_file_actions_destroy(&fa);
+  const auto t0 = std::chrono::steady_clock::now();
+  while (stitch::test::read_file(jsonl).empty() &&
+         std::chrono::steady_clock::now() - t0 < std::chrono::seconds(60))
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  kill(pid, SIGINT);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 2);
+  const std::string err = stitch::test::read_file(dir + "/err");
+  EXPECT_NE(err.find("interrupted"), std::string::npos) << err;
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+  int done = 0;
+  for (const auto& f : fs::recursive_directory_iterator(dir + "/runs/k"))
+    done += f.path().filename() == "result.json";
+  const std::string csv = stitch::test::read_file(dir + "/runs/k/results.csv");
+  EXPECT_GE(done, 1);
+  EXPECT_LT(done, 24) << "the interrupt came before the end";
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), done + 1) << "header + one row per job";
+  auto r = run_cli("sweep run " + cfg);
+  EXPECT_NE(r.out.find(std::to_string(24 - done) + " jobs run, " + std::to_string(done) +
+                       " already done"),
+            std::string::npos)
+      << r.out;
+}

@@ -219,27 +219,28 @@ struct StoreReader::Impl {
   std::vector<int64_t> shape;
   at::Tensor memory;  // defined when served from RAM
 
-  // Reads the rows of `sorted` (ascending, unique) in one selection.
+  // Reads the rows of `sorted` (ascending, unique): one plain hyperslab read per run of
+  // consecutive rows. (One read of the union of the runs was 34x slower in HDF5 1.10: 161 ms
+  // instead of 4.7 ms for 128 random rows of 50 KB, bench/store_read.cpp.)
   at::Tensor read_sorted(const at::Tensor& sorted) {
-    std::vector<hsize_t> count = dims, offset(dims.size(), 0);
-    H5::DataSpace fspace = data.getSpace();
     const int64_t* r = sorted.data_ptr<int64_t>();
     const int64_t k = sorted.numel();
-    fspace.selectNone();
-    for (int64_t i = 0; i < k;) {  // runs of consecutive rows become one hyperslab
+    std::vector<int64_t> out_shape{k};
+    out_shape.insert(out_shape.end(), shape.begin(), shape.end());
+    at::Tensor out = at::empty(out_shape, at::kFloat);
+    const int64_t row = k ? out.numel() / k : 0;
+    std::vector<hsize_t> count = dims, offset(dims.size(), 0);
+    H5::DataSpace fspace = data.getSpace();
+    for (int64_t i = 0; i < k;) {
       int64_t j = i + 1;
       while (j < k && r[j] == r[j - 1] + 1) ++j;
       offset[0] = static_cast<hsize_t>(r[i]);
       count[0] = static_cast<hsize_t>(j - i);
-      fspace.selectHyperslab(H5S_SELECT_OR, count.data(), offset.data());
+      fspace.selectHyperslab(H5S_SELECT_SET, count.data(), offset.data());
+      H5::DataSpace mspace(static_cast<int>(count.size()), count.data());
+      data.read(out.data_ptr<float>() + i * row, H5::PredType::NATIVE_FLOAT, mspace, fspace);
       i = j;
     }
-    count[0] = static_cast<hsize_t>(k);
-    H5::DataSpace mspace(static_cast<int>(count.size()), count.data());
-    std::vector<int64_t> out_shape{k};
-    out_shape.insert(out_shape.end(), shape.begin(), shape.end());
-    at::Tensor out = at::empty(out_shape, at::kFloat);
-    data.read(out.data_ptr(), H5::PredType::NATIVE_FLOAT, mspace, fspace);
     return out;
   }
 };
