@@ -7,6 +7,9 @@
 
 #include "stitch/util/error.h"
 
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +19,8 @@
 #include <fstream>
 #include <sstream>
 #include <vector>
+
+extern char** environ;
 
 namespace stitch::test {
 namespace fs = std::filesystem;
@@ -88,6 +93,31 @@ CliResult run_cli(const std::string& args) {
   r.out = read_file(dir + "/out");
   r.err = read_file(dir + "/err");
   return r;
+}
+
+int spawn_cli(const std::vector<std::string>& args, const std::string& out,
+              const std::string& err) {
+  std::vector<std::string> all{STITCH_BINARY};
+  all.insert(all.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : all) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  pid_t pid = 0;
+  const int rc = posix_spawn(&pid, STITCH_BINARY, &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  EXPECT_EQ(rc, 0) << "cannot start " << STITCH_BINARY;
+  return pid;
+}
+
+int stop_cli(int pid, int signal) {
+  if (signal) kill(pid, signal);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 void expect_one_line_error(const CliResult& r, const std::string& needle) {

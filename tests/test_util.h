@@ -2,6 +2,7 @@
 // Helpers shared by the tests: paths of built artefacts, a temp folder, running the CLI.
 #include <functional>
 #include <string>
+#include <vector>
 
 #include <ATen/core/Tensor.h>
 
@@ -26,6 +27,13 @@ struct CliResult {
 };
 // Runs the stitch binary with `args` (shell words, already quoted as needed).
 CliResult run_cli(const std::string& args);
+// Starts the stitch binary with `args` (one argument each) in the background, stdout and
+// stderr appended to the given files; returns its pid.
+int spawn_cli(const std::vector<std::string>& args, const std::string& out, const std::string& err);
+// Sends `signal` to a spawned process (0: none) and waits for it: its exit code, or 128 + the
+// signal that ended it.
+int stop_cli(int pid, int signal);
+
 // A user error is one line on stderr, "stitch: error: ...", exit code 2, containing `needle`.
 void expect_one_line_error(const CliResult& r, const std::string& needle);
 

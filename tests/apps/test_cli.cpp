@@ -1,8 +1,6 @@
 #include <gtest/gtest.h>
 
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -103,32 +101,17 @@ TEST(Cli, BadDataFiles) {
 TEST(Cli, InterruptLeavesNoFile) {
   const std::string dir = stitch::test::temp_dir();
   const std::string out = dir + "/m.pt";
-  std::vector<std::string> args{STITCH_BINARY, "train-model",
-                                "--arch",      "cnn",
-                                "--epochs",    "50",
-                                "--threads",   "1",
-                                "--set",       std::string("arch_dir=") + STITCH_ARCH_DIR,
-                                "--out",       out};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 2, (dir + "/err").c_str(), O_WRONLY | O_CREAT, 0644);
-  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-  pid_t pid;
-  ASSERT_EQ(posix_spawn(&pid, STITCH_BINARY, &fa, nullptr, argv.data(), environ), 0);
+  const int pid =
+      stitch::test::spawn_cli({"train-model", "--arch", "cnn", "--epochs", "50", "--threads", "1",
+                               "--set", std::string("arch_dir=") + STITCH_ARCH_DIR, "--out", out},
+                              "/dev/null", dir + "/err");
   // Wait until training has started (the log line), then press Ctrl-C.
   for (int i = 0; i < 300; ++i) {
     if (stitch::test::read_file(dir + "/err").find("train-model: cnn") != std::string::npos) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  kill(pid, SIGINT);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 2);
+  EXPECT_EQ(stitch::test::stop_cli(pid, SIGINT), 2);
   const std::string err = stitch::test::read_file(dir + "/err");
   EXPECT_NE(err.find("interrupted"), std::string::npos) << err;
   for (const auto& e : fs::directory_iterator(dir))

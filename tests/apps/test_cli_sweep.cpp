@@ -1,8 +1,6 @@
 #include <gtest/gtest.h>
 
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,8 +20,6 @@ using stitch::test::expect_one_line_error;
 using stitch::test::run_cli;
 namespace fs = std::filesystem;
 
-extern char** environ;
-
 namespace {
 // A sweep of the untrained cnn with itself: 2 x 2 points x (dm_closed, dm_hint) = 8 jobs.
 std::string sweep_file(const std::string& dir,
@@ -41,23 +37,12 @@ std::string sweep_file(const std::string& dir,
 
 // Starts `stitch sweep run` and SIGKILLs it after `ms` milliseconds (or lets it finish).
 void run_and_kill(const std::string& config, int ms, const std::string& log) {
-  std::vector<std::string> argv{STITCH_BINARY, "sweep", "run", config};
-  std::vector<char*> args;
-  for (auto& a : argv) args.push_back(a.data());
-  args.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  pid_t pid = 0;
-  ASSERT_EQ(posix_spawn(&pid, STITCH_BINARY, &fa, nullptr, args.data(), environ), 0);
-  posix_spawn_file_actions_destroy(&fa);
+  const int pid = stitch::test::spawn_cli({"sweep", "run", config}, log, log);
   const auto t0 = std::chrono::steady_clock::now();
   int status = 0;
   while (waitpid(pid, &status, WNOHANG) == 0) {
     if (std::chrono::steady_clock::now() - t0 > std::chrono::milliseconds(ms)) {
-      kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
+      stitch::test::stop_cli(pid, SIGKILL);
       return;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -175,26 +160,12 @@ TEST(CliSweep, InterruptCollectsWhatFinished) {
   const std::string cfg = sweep_file(dir);
   std::ofstream(cfg, std::ios::app) << "seeds: [0, 1, 2]\n";  // 24 jobs
   const std::string jsonl = dir + "/runs/k/results.jsonl";
-  std::vector<std::string> argv{STITCH_BINARY, "sweep", "run", cfg};
-  std::vector<char*> args;
-  for (auto& a : argv) args.push_back(a.data());
-  args.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, (dir + "/out").c_str(), O_WRONLY | O_CREAT, 0644);
-  posix_spawn_file_actions_addopen(&fa, 2, (dir + "/err").c_str(), O_WRONLY | O_CREAT, 0644);
-  pid_t pid = 0;
-  ASSERT_EQ(posix_spawn(&pid, STITCH_BINARY, &fa, nullptr, args.data(), environ), 0);
-  posix_spawn_file_actions_destroy(&fa);
+  const int pid = stitch::test::spawn_cli({"sweep", "run", cfg}, dir + "/out", dir + "/err");
   const auto t0 = std::chrono::steady_clock::now();
   while (stitch::test::read_file(jsonl).empty() &&
          std::chrono::steady_clock::now() - t0 < std::chrono::seconds(60))
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  kill(pid, SIGINT);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 2);
+  EXPECT_EQ(stitch::test::stop_cli(pid, SIGINT), 2);
   const std::string err = stitch::test::read_file(dir + "/err");
   EXPECT_NE(err.find("interrupted"), std::string::npos) << err;
   EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
