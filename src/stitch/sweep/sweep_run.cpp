@@ -161,11 +161,13 @@ SweepOutcome sweep_run(Plan& plan, const Shard& shard) {
                        100 * row["agreement"].get<double>(),
                        duration_format(el / static_cast<double>(k + 1) *
                                        static_cast<double>(todo.size() - k - 1)));
-        } catch (const StitchError& e) {
+        } catch (const std::exception& e) {  // StitchError, or torch's c10::Error
           if (interrupt_requested()) throw;
+          std::string what = e.what();
+          what = what.substr(0, what.find('\n'));
           ++out.failed;
-          spdlog::error("{}: failed, nothing written: {}", label, e.what());
-          if (first_failure.empty()) first_failure = e.what();
+          spdlog::error("{}: failed, nothing written: {}", label, what);
+          if (first_failure.empty()) first_failure = what;
         }
       }
     } catch (const StitchError&) {
