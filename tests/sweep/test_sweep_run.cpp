@@ -142,3 +142,20 @@ TEST(SweepRun, AFailingJobDoesNotStopTheOthers) {
   for (const auto& j : p.jobs)
     EXPECT_EQ(fs::exists(j.dir + "/result.json"), j.method == "dm_closed") << j.method;
 }
+
+// Never compute what a job does not use: closed-form fits read the first init_samples training
+// images only, so a dm_closed sweep runs the models over those, not the whole training set.
+TEST(SweepRun, ClosedFormJobsStoreOnlyTheInitRows) {
+  SweepConfig c = small_sweep(test::temp_dir());
+  c.job.methods = {"dm_closed"};
+  c.job.init_samples = 100;
+  Plan p = plan_make(c, c10::Device("cpu"));
+  const auto rows = sweep_run(p, Shard{}).rows;
+  ASSERT_EQ(rows.size(), 4u);
+  std::set<std::string> entries;
+  for (const auto& f : fs::recursive_directory_iterator(c.store_dir))
+    if (f.is_directory() && f.path().parent_path().parent_path() == fs::path(c.store_dir))
+      entries.insert(f.path().filename().string().substr(0, 10));
+  EXPECT_EQ(entries, (std::set<std::string>{"test_n500_", "train_n100"})) << "no train_n512";
+  for (const auto& r : rows) EXPECT_EQ(r["train_samples"].get<int64_t>(), 100) << r;
+}

@@ -22,16 +22,21 @@ void add(std::vector<std::string>& v, const std::string& p) {
 }
 }  // namespace
 
+std::string fit_split(const Method& m) {
+  return m.closed_form ? "init" : "train";
+}
+
 StoreNeeds store_needs(const Plan& plan, const std::vector<size_t>& jobs) {
   StoreNeeds needs;
   const StitchConfig& c = plan.config.job;
   for (size_t ji : jobs) {
     const Job& j = plan.jobs[ji];
     const Method& m = method_get(j.method);
-    add(needs[{j.front, "train"}], j.front_point);
+    const std::string fit = fit_split(m);
+    add(needs[{j.front, fit}], j.front_point);
     add(needs[{j.front, "test"}], j.front_point);
     add(needs[{j.front, "test"}], kOutput);
-    auto& tr = needs[{j.end, "train"}];
+    auto& tr = needs[{j.end, fit}];
     auto& te = needs[{j.end, "test"}];
     add(tr, j.end_point);
     add(te, j.end_point);
@@ -49,13 +54,19 @@ ShardData::ShardData(const Plan& plan)
     : store(plan.config.store_dir), dtype(plan.config.store_dtype) {
   const StitchConfig& c = plan.config.job;
   train = dataset_first(fashion_mnist_load("train", c.data_dir), c.train_samples);
+  init = dataset_first(train, c.init_samples);
   test = dataset_first(fashion_mnist_load("test", c.data_dir), c.test_samples);
+}
+
+const Dataset& ShardData::data(const std::string& split) const {
+  return split == "train" ? train : split == "init" ? init : test;
 }
 
 StoreEntry ShardData::entry(const Plan& plan, size_t model, const std::string& split) const {
   const PlannedModel& m = plan.models[model];
-  const Dataset& d = split == "train" ? train : test;
-  return StoreEntry{m.path, m.sha256, split, d.index, d.labels, dtype};
+  const Dataset& d = data(split);
+  // The init rows are the first training images: an entry of the train split with fewer rows.
+  return StoreEntry{m.path, m.sha256, split == "init" ? "train" : split, d.index, d.labels, dtype};
 }
 
 std::vector<int64_t> ShardData::shape(const PlannedModel& m, const std::string& point) {
@@ -67,7 +78,7 @@ size_t ShardData::build(Plan& plan, const StoreNeeds& needs) {
   for (const auto& [what, points] : needs) {
     const auto& [mi, split] = what;
     PlannedModel& m = plan.models[mi];
-    const Dataset& d = split == "train" ? train : test;
+    const Dataset& d = data(split);
     std::vector<std::vector<int64_t>> shapes;
     for (const auto& p : points) shapes.push_back(shape(m, p));
     const StoreEntry e = entry(plan, mi, split);
@@ -125,8 +136,8 @@ JobInputs job_inputs(const Plan& plan, const Job& job, ShardData& data, ReaderCa
   const Method& m = method_get(job.method);
   JobInputs in;
   in.downstream = job_downstream(plan, job);
-  for (const char* split : {"train", "test"}) {
-    const bool test = std::string(split) == "test";
+  for (const std::string split : {fit_split(m), std::string("test")}) {
+    const bool test = split == "test";
     SplitReaders& r = test ? in.test : in.train;
     const StoreEntry fe = data.entry(plan, job.front, split), ee = data.entry(plan, job.end, split);
     auto reader = [&](const StoreEntry& e, const std::string& p) {
@@ -138,7 +149,7 @@ JobInputs job_inputs(const Plan& plan, const Job& job, ShardData& data, ReaderCa
     if (test) r.front_logits = reader(fe, kOutput);
     if (test || (m.needs_downstream && c.bn_mode == "eval"))
       for (const auto& d : in.downstream) r.down.push_back(reader(ee, d));
-    r.labels = (test ? data.test : data.train).labels;
+    r.labels = data.data(split).labels;
   }
   if (c.robust_samples > 0 || c.markers != "none") in.test_images = &data.test;
   return in;

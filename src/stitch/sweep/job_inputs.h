@@ -15,19 +15,24 @@
 
 namespace stitch {
 
-// Points needed per (model index, split), "output" standing for the logits.
+// Points needed per (model index, split), "output" standing for the logits. Splits: "train",
+// "test", and "init": the first data.init_samples training images, all a closed-form fit reads
+// (so a dm_closed grid never runs the models over the whole training set).
 using StoreNeeds = std::map<std::pair<size_t, std::string>, std::vector<std::string>>;
 
-// What `jobs` read: front point (train, test) and front logits (test); end point, downstream
-// points and logits (test; train: downstream only for methods trained on them with BN frozen).
+// What `jobs` read: front point (train or init, test) and front logits (test); end point,
+// downstream points and logits (test; train: downstream only for methods trained on them with
+// BN frozen, logits only for methods whose loss uses them).
 StoreNeeds store_needs(const Plan& plan, const std::vector<size_t>& jobs);
+std::string fit_split(const Method& m);  // "init" for closed-form methods, else "train"
 
 struct ShardData {
-  Dataset train, test;  // the first data.train_samples / data.test_samples images
+  Dataset train, init, test;  // first data.train_samples / init_samples / test_samples images
   ActivationStore store;
   std::string dtype;
 
   ShardData(const Plan& plan);  // loads the data; creates/checks the store folder
+  const Dataset& data(const std::string& split) const;  // "train" | "init" | "test"
   StoreEntry entry(const Plan& plan, size_t model, const std::string& split) const;
   // Builds the missing store files of `needs`; returns how many point files were built.
   size_t build(Plan& plan, const StoreNeeds& needs);

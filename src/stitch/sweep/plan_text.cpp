@@ -100,8 +100,7 @@ std::string sweep_plan_text(Plan& plan, int64_t shards) {
       for (const auto& [what, points] : store_needs(plan, {ji}))
         for (const auto& p : points)
           if (seen.insert(fmt::format("{}|{}|{}", what.first, what.second, p)).second)
-            sum += point_bytes(plan.models[what.first], p,
-                               what.second == "train" ? data.train.size() : data.test.size(), 4);
+            sum += point_bytes(plan.models[what.first], p, data.data(what.second).size(), 4);
     group_max = std::max(group_max, sum);
   }
   const double ram = std::min(group_max, static_cast<double>(plan.config.store_ram_mb) * 1048576);
