@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
+#include <malloc.h>
+
 #include <cstdio>
 #include <exception>
 
@@ -11,6 +13,12 @@
 #include "stitch/util/version.h"
 
 int main(int argc, char** argv) {
+  // Keep freed tensor memory in the heap instead of handing it back to the OS after every batch:
+  // with glibc's defaults each batch's large tensors were fresh mmaps, page-faulted and zeroed
+  // again (a FuLA job: 2.4M minor faults, 6.9 s of system time; 0.5M and 2.6 s with these).
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);  // the largest glibc accepts
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  mallopt(M_TOP_PAD, 256 << 20);
   CLI::App app{"stitch: model stitching and representation similarity with LibTorch"};
   app.require_subcommand(0, 1);
   bool version = false;
