@@ -4,10 +4,13 @@
 # same k jobs as k separate `stitch run`s that each build their own store (what every `stitch
 # run` did before the store: compute all activations per invocation). Prints wall time and peak
 # RSS of both and their ratio. Usage: bench/sweep_grid.sh [build] [train_samples] [threads]
+# Env SEPARATE_BUILD: the build whose `stitch run` makes the separate runs (default: build), e.g.
+# a build of the commit before the store, whose `stitch run` held every activation in RAM.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=${1:-build}; N=${2:-10000}; T=${3:-2}
 S=$B/stitch
+SEP=${SEPARATE_BUILD:-$B}/stitch
 W=$(mktemp -d /tmp/bench_sweep.XXXX)
 trap 'rm -rf "$W"' EXIT
 cat >"$W/grid.yaml" <<YAML
@@ -28,10 +31,10 @@ echo "sweep: one process, one store"
 one=$(measure "$S" sweep run "$W/grid.yaml")
 k=$(grep -c . "$W/sweep/grid/results.jsonl")
 echo "  $k jobs: $one"
-echo "separate: $k x stitch run, each computing its own activations"
+echo "separate: $k x $SEP run, each computing its own activations"
 total=0; peak=0
 while IFS=, read -r fp ep; do
-  r=$(measure "$S" run "$W/grid.yaml" --set front_point="$fp" --set end_point="$ep" \
+  r=$(measure "$SEP" run "$W/grid.yaml" --set front_point="$fp" --set end_point="$ep" \
     --set out_dir="$W/sep_${fp}_$ep")
   s=$(echo "$r" | sed 's/seconds=\([0-9.]*\).*/\1/'); m=$(echo "$r" | sed 's/.*peak_mb=//')
   total=$(awk -v a="$total" -v b="$s" 'BEGIN{print a + b}')

@@ -53,6 +53,11 @@ TEST(SweepRun, SelfPairDiagonalEqualsTheEndModel) {
       EXPECT_GE(r["agreement"].get<double>(), 0.99) << r;
     }
   EXPECT_EQ(diagonal, 2);
+  // The resolved sweep written beside the results plans the same jobs (same keys).
+  const Plan back = plan_make(sweep_config_parse(YAML::LoadFile(p.dir + "/sweep.resolved.yaml")),
+                              c10::Device("cpu"));
+  ASSERT_EQ(back.jobs.size(), p.jobs.size());
+  for (size_t i = 0; i < p.jobs.size(); ++i) EXPECT_EQ(back.jobs[i].key, p.jobs[i].key);
 }
 
 // The job folders are the source of truth: duplicated lines in results.jsonl (a kill between

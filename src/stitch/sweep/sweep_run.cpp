@@ -137,6 +137,8 @@ SweepOutcome sweep_run(Plan& plan, const Shard& shard) {
     std::error_code ec;
     fs::create_directories(plan.dir, ec);
     file_check_writable(plan.dir + "/results.jsonl");  // before any long work
+    file_write_text(plan.dir + "/sweep.resolved.yaml",
+                    YAML::Dump(sweep_config_dump(plan.config)) + "\n");
     ShardData data(plan);
     for (auto& m : plan.models)
       for (auto& t : m.model.parameters()) t.requires_grad_(false);
