@@ -60,6 +60,19 @@ TEST(SweepPlan, ZipAndExplicitPoints) {
   ASSERT_EQ(z.jobs.size(), 2u);
   EXPECT_EQ(z.jobs[0].front_point + ">" + z.jobs[0].end_point, "block1>block2");
   EXPECT_EQ(z.jobs[1].front_point + ">" + z.jobs[1].end_point, "block2>block3");
+  // Depth-mismatched pairs through relative depth (rounded linspace, ties to even as numpy).
+  const Plan rel = plan_of("front: " + cnn() + "\nend: " + cnn() +
+                           "\nfront_points: [block1, block3]\nend_points: [block1, block2, "
+                           "block3]\npairs: relative\nmethods: [dm_closed]\n");
+  ASSERT_EQ(rel.jobs.size(), 2u);
+  EXPECT_EQ(rel.jobs[0].front_point + ">" + rel.jobs[0].end_point, "block1>block1");
+  EXPECT_EQ(rel.jobs[1].front_point + ">" + rel.jobs[1].end_point, "block3>block3");
+  const Plan rel3 = plan_of("front: " + cnn() + "\nend: " + cnn() +
+                            "\nfront_points: [block1, block2, block3]\nend_points: [block1, "
+                            "block3]\npairs: relative\nmethods: [dm_closed]\n");
+  ASSERT_EQ(rel3.jobs.size(), 3u);
+  EXPECT_EQ(rel3.jobs[1].end_point, "block1") << "the middle of 3 onto 2: 0.5 rounds to 0";
+  EXPECT_EQ(rel3.jobs[2].end_point, "block3");
   const Plan all = plan_of("front: " + cnn() + "\nend: " + cnn() +
                            "\nfront_points: all\nend_points: [block2]\nmethods: [dm_closed]\n");
   EXPECT_GT(all.jobs.size(), 10u) << "'all' is every cuttable point, nested ones included";

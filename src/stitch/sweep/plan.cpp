@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -47,6 +48,15 @@ std::vector<std::string> points_resolve(const PlannedModel& m, const std::vector
   if (out.empty())
     throw StitchError(fmt::format("{} has no stitch points to use as {} points", m.path, which));
   return out;
+}
+
+// The end point at the same relative depth as front point a of n (rounded linspace, as the
+// reference code pairs architectures of different depth; ties to even like numpy's round):
+// 0 -> 0, n-1 -> m-1.
+size_t relative_index(size_t a, size_t n, size_t m) {
+  if (n <= 1) return m - 1;
+  return static_cast<size_t>(std::nearbyint(static_cast<double>(a) * static_cast<double>(m - 1) /
+                                            static_cast<double>(n - 1)));
 }
 
 std::string model_label(const std::string& path) {
@@ -122,6 +132,7 @@ Plan plan_make(const SweepConfig& c, c10::Device dev) {
     for (size_t a = 0; a < fps.size(); ++a)
       for (size_t b = 0; b < eps.size(); ++b) {
         if (c.pairs == "zip" && a != b) continue;
+        if (c.pairs == "relative" && b != relative_index(a, fps.size(), eps.size())) continue;
         StitchSpec spec{F.model.point(fps[a]).shape, E.model.point(eps[b]).shape, c.job.bn_before,
                         c.job.bn_after, c.job.rank};
         // A cell that cannot be stitched is an error when it is the only one of its model pair

@@ -68,7 +68,7 @@ SweepConfig sweep_config_parse(const YAML::Node& node) {
   c.models = models_read(r, node);
   c.front_points = points_read(r, "front_points", "front_point", c.front_points);
   c.end_points = points_read(r, "end_points", "end_point", c.end_points);
-  c.pairs = r.str("pairs", c.pairs, {"grid", "zip"});
+  c.pairs = r.str("pairs", c.pairs, {"grid", "zip", "relative"});
   YamlReader s = r.child("store");
   c.store_dir = s.str("dir", c.store_dir);
   c.store_dtype = s.str("dtype", c.store_dtype, {"float32", "float16"});

@@ -7,8 +7,9 @@
 //   fronts: [a.pt, c.pt]  ends: [b.pt]           every front x every end (with model_pairs: grid)
 //   front_points: recommended | all | [block1, block2]   (front_point: x is a list of one)
 //   end_points:   recommended | all | [...]
-//   pairs: grid | zip                             every front point x every end point, or i-th
-//                                                 with i-th
+//   pairs: grid | zip | relative                  every front point x every end point; i-th with
+//                                                 i-th; or each front point with the end point
+//                                                 at the same relative depth (rounded linspace)
 //   store: {dir: runs/store, dtype: float32 | float16, ram_mb: 2048}
 //   plus every setting of a stitching job (methods, seeds, data, train, stitch, fula, ...).
 #include <cstdint>
@@ -29,7 +30,7 @@ struct SweepConfig {
   StitchConfig job;  // settings every job shares; its front/end/points are filled per job
   std::vector<ModelPair> models;
   std::vector<std::string> front_points{"recommended"}, end_points{"recommended"};
-  std::string pairs = "grid";  // grid | zip
+  std::string pairs = "grid";  // grid | zip | relative
   std::string store_dir;       // default: <out_dir>/store
   std::string store_dtype = "float32";
   int64_t store_ram_mb = 2048;  // stored activations up to this size are read into RAM
