@@ -159,9 +159,10 @@ std::string ActivationStore::file(const StoreEntry& e, const std::string& point)
   return entry_dir(e) + "/" + point + ".h5";
 }
 
-std::vector<std::string> ActivationStore::missing(
-    const StoreEntry& e, const std::vector<std::string>& points,
-    const std::vector<std::vector<int64_t>>& shapes) const {
+std::vector<std::string> ActivationStore::missing(const StoreEntry& e,
+                                                  const std::vector<std::string>& points,
+                                                  const std::vector<std::vector<int64_t>>& shapes,
+                                                  bool report) const {
   quiet();
   const std::string sha = indices_sha(e);
   std::vector<std::string> out;
@@ -169,7 +170,7 @@ std::vector<std::string> ActivationStore::missing(
     const std::string path = file(e, points[i]);
     const std::string why = check_file(path, e, sha, points[i], shapes[i]);
     if (why.empty()) continue;
-    if (why != "missing")
+    if (report && why != "missing")
       spdlog::warn("store: '{}' is not a valid entry ({}); rebuilding it", path, why);
     out.push_back(points[i]);
   }
@@ -179,7 +180,7 @@ std::vector<std::string> ActivationStore::missing(
 size_t ActivationStore::ensure(const StoreEntry& e, const std::vector<std::string>& points,
                                const std::vector<std::vector<int64_t>>& shapes,
                                const StoreComputeFn& compute, int64_t batch) const {
-  if (missing(e, points, shapes).empty()) return 0;
+  if (missing(e, points, shapes, /*report=*/false).empty()) return 0;
   const std::string dir = entry_dir(e);
   std::error_code ec;
   fs::create_directories(dir, ec);

@@ -44,9 +44,11 @@ class ActivationStore {
 
   std::string entry_dir(const StoreEntry& e) const;
   std::string file(const StoreEntry& e, const std::string& point) const;
-  // Points of `points` whose file is missing or invalid (invalid ones are reported).
+  // Points of `points` whose file is missing or invalid (invalid ones are logged when `report`;
+  // ensure() reports them once, when it holds the lock and rebuilds them).
   std::vector<std::string> missing(const StoreEntry& e, const std::vector<std::string>& points,
-                                   const std::vector<std::vector<int64_t>>& shapes) const;
+                                   const std::vector<std::vector<int64_t>>& shapes,
+                                   bool report = true) const;
   // Makes sure every point has a valid file: computes the missing ones in one streamed pass of
   // `batch` samples (compute is called once per batch with the missing points), under the
   // entry's lock. shapes[i] is the activation shape of points[i] without the batch dim.

@@ -82,7 +82,7 @@ size_t ShardData::build(Plan& plan, const StoreNeeds& needs) {
     std::vector<std::vector<int64_t>> shapes;
     for (const auto& p : points) shapes.push_back(shape(m, p));
     const StoreEntry e = entry(plan, mi, split);
-    const auto todo = store.missing(e, points, shapes);
+    const auto todo = store.missing(e, points, shapes, /*report=*/false);  // ensure() reports
     if (todo.empty()) continue;
     spdlog::info("store: {} on {} {} images at {}", m.label, d.size(), split,
                  fmt::join(todo, ", "));

@@ -74,8 +74,7 @@ std::string sweep_plan_text(Plan& plan, int64_t shards) {
   double disk_new = 0, disk_have = 0, build_s = 0;
   std::map<size_t, double> fwd;
   for (size_t mi = 0; mi < plan.models.size(); ++mi) fwd[mi] = forward_seconds(plan.models[mi]);
-  for (const auto& [what, points] :
-       store_needs(plan, todo.empty() ? std::vector<size_t>{} : todo)) {
+  for (const auto& [what, points] : store_needs(plan, todo)) {
     const auto& [mi, split] = what;
     const PlannedModel& m = plan.models[mi];
     const StoreEntry e = data.entry(plan, mi, split);
