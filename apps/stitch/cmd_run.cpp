@@ -8,7 +8,7 @@
 #include <fmt/format.h>
 
 #include "commands.h"
-#include "stitch/config/yaml_reader.h"
+#include "config_cli.h"
 #include "stitch/sweep/sweep_run.h"
 #include "stitch/util/device.h"
 
@@ -16,21 +16,18 @@ namespace stitch::cli {
 
 namespace {
 struct SweepArgs {
-  std::string config, shard;
-  std::vector<std::string> sets;
+  std::string shard;
   int64_t shards = 1;
 };
 
-void add_config_options(CLI::App* cmd, SweepArgs& a) {
-  cmd->add_option("config", a.config, "sweep or experiment YAML (see configs/)")->required();
-  cmd->add_option("--set", a.sets,
-                  "override a setting, e.g. --set train.epochs=2 --set methods=[fula]");
+// The sweep settings of a (sub)command: CONFIG.yaml positional, flags, --set.
+std::shared_ptr<ConfigCli> config_options(CLI::App* cmd) {
+  return std::make_shared<ConfigCli>(cmd, sweep_config_table(), sweep_config_table().help(),
+                                     /*file_positional=*/true);
 }
 
-Plan plan_load(const SweepArgs& a) {
-  YAML::Node node = yaml_load_file(a.config);
-  for (const auto& s : a.sets) yaml_set(node, s);
-  const SweepConfig c = sweep_config_parse(node);
+Plan plan_load(const ConfigCli& cli) {
+  const SweepConfig c = sweep_config_parse(cli.node());
   threads_set(static_cast<int>(c.job.threads));
   return plan_make(c, device_parse(c.job.device));
 }
@@ -55,11 +52,10 @@ void print_stitch_table(const std::vector<nlohmann::json>& rows) {
 void add_run(CLI::App& app, std::function<int()>& run) {
   auto* cmd = app.add_subcommand(
       "run", "stitch two models as an experiment YAML describes (a sweep run in one process)");
-  auto a = std::make_shared<SweepArgs>();
-  add_config_options(cmd, *a);
-  cmd->callback([&run, a] {
-    run = [a] {
-      Plan plan = plan_load(*a);
+  auto cli = config_options(cmd);
+  cmd->callback([&run, cli] {
+    run = [cli] {
+      Plan plan = plan_load(*cli);
       const SweepOutcome o = sweep_run(plan, Shard{});
       print_stitch_table(o.rows);
       std::printf("results: %s/results.csv\n", plan.dir.c_str());
@@ -75,26 +71,26 @@ void add_sweep(CLI::App& app, std::function<int()>& run) {
   auto a = std::make_shared<SweepArgs>();
   auto* plan = sweep->add_subcommand(
       "plan", "print the job count, how many are done, store size, memory and time estimates");
-  add_config_options(plan, *a);
+  auto plan_cli = config_options(plan);
   plan->add_option("--shards", a->shards, "show how n shards would split the jobs")
       ->check(CLI::Range(1, 100000));
-  plan->callback([&run, a] {
-    run = [a] {
-      Plan p = plan_load(*a);
+  plan->callback([&run, a, plan_cli] {
+    run = [a, plan_cli] {
+      Plan p = plan_load(*plan_cli);
       std::printf("%s", sweep_plan_text(p, a->shards).c_str());
       return 0;
     };
   });
   auto* go = sweep->add_subcommand(
       "run", "run one shard of the sweep (all of it without --shard or a Slurm array)");
-  add_config_options(go, *a);
+  auto go_cli = config_options(go);
   go->add_option("--shard", a->shard,
                  "i/n: run the i-th of n shards (0-based); default: SLURM_ARRAY_TASK_ID / "
                  "SLURM_ARRAY_TASK_COUNT when set, else everything");
-  go->callback([&run, a] {
-    run = [a] {
+  go->callback([&run, a, go_cli] {
+    run = [a, go_cli] {
       const Shard shard = shard_parse(a->shard);  // a bad shard fails before models load
-      Plan p = plan_load(*a);
+      Plan p = plan_load(*go_cli);
       plan_shards(p, shard.count);
       const SweepOutcome o = sweep_run(p, shard);
       std::printf("sweep %s shard %lld/%lld: %lld jobs run, %lld already done\n",
@@ -107,10 +103,10 @@ void add_sweep(CLI::App& app, std::function<int()>& run) {
   });
   auto* collect = sweep->add_subcommand(
       "collect", "rewrite results.{jsonl,csv} from the job folders (one row per finished job)");
-  add_config_options(collect, *a);
-  collect->callback([&run, a] {
-    run = [a] {
-      Plan p = plan_load(*a);
+  auto collect_cli = config_options(collect);
+  collect->callback([&run, collect_cli] {
+    run = [collect_cli] {
+      Plan p = plan_load(*collect_cli);
       const auto rows = sweep_collect(p);
       std::printf("%zu of %zu jobs done; results: %s/results.csv\n", rows.size(), p.jobs.size(),
                   p.dir.c_str());

@@ -87,7 +87,7 @@ TEST(Cli, BadDataFiles) {
     gzclose(f);
   };
   const std::string run =
-      "train-model " + arch_dir_flag() + " --set data_dir=" + dir + " --out " + dir + "/m.pt";
+      "train-model " + arch_dir_flag() + " --set data.dir=" + dir + " --out " + dir + "/m.pt";
   gz("train-images-idx3-ubyte.gz", {0, 0, 8, 3, 0, 0, 0, 100, 0, 0, 0, 28, 0, 0, 0, 28, 1, 2, 3});
   gz("train-labels-idx1-ubyte.gz", {0, 0, 8, 1, 0, 0, 0, 100});
   expect_one_line_error(run_cli(run), "truncated");

@@ -95,7 +95,7 @@ TEST(Cli, SimilarityBadInputIsOneLine) {
       "config key 'layout': 'rows' is not one of: flatten, pool, positions");
   expect_one_line_error(
       run_cli("similarity " + cnn + " --points-a block1 --points-b head --samples 4" + out),
-      "config key 'samples': 4 is out of range [8, 60000]");
+      "config key 'samples': 4 is out of range [8, 1000000000]");
   expect_one_line_error(run_cli("similarity " + cnn + " --points-a '' --points-b head" + out),
                         "point");
   expect_one_line_error(run_cli("similarity " + cnn + " --points-a block9 --points-b head" + out),

@@ -86,7 +86,7 @@ TEST(Trainer, ReinitDependsOnlyOnSeed) {
 
 TEST(Trainer, ShortcutRecipeLearnsTheMarker) {
   TrainConfig c = small("mlp", "shortcut", test::temp_dir() + "/sc.pt");
-  c.marker_mode = MarkerMode::kPixelLoc;
+  c.marker_mode = "pixel_loc";
   c.marker_prob = 1.0;
   c.robust_eval_samples = 0;
   const TrainResult r = train_model(c);

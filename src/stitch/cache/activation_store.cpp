@@ -25,7 +25,9 @@ constexpr hsize_t kChunkBytes = 64 << 10;  // small chunks: training reads rando
 
 std::string indices_sha(const StoreEntry& e) {
   const at::Tensor i = e.indices.to(at::kLong).contiguous().cpu();
-  return bytes_sha256(i.data_ptr(), static_cast<size_t>(i.numel()) * sizeof(int64_t));
+  const std::string sha =
+      bytes_sha256(i.data_ptr(), static_cast<size_t>(i.numel()) * sizeof(int64_t));
+  return e.data.empty() ? sha : text_sha256(sha + "\n" + e.data);
 }
 
 H5::DataType storage_type(const std::string& dtype) {

@@ -29,6 +29,8 @@ struct StoreEntry {
   std::string model_path, model_sha256, split;
   at::Tensor indices, labels;     // int64 [N]: source-file rows of the samples, and their labels
   std::string dtype = "float32";  // storage type: float32 | float16 (read back as float32)
+  std::string data;               // the data source and input normalisation when they are not
+                                  // Fashion-MNIST as stored ("" = that); part of the entry's name
 };
 
 // Activations of samples [start, start + n) at `points` (in that order), [n, ...] each.

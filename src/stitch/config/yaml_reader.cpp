@@ -149,11 +149,7 @@ YAML::Node yaml_load_file(const std::string& path) {
   }
 }
 
-void yaml_set(YAML::Node& root, const std::string& assignment) {
-  const size_t eq = assignment.find('=');
-  if (eq == std::string::npos || eq == 0)
-    throw StitchError(fmt::format("--set '{}' is not of the form key=value", assignment));
-  const std::string key = assignment.substr(0, eq), value = assignment.substr(eq + 1);
+void yaml_put(YAML::Node& root, const std::string& key, const YAML::Node& value) {
   std::vector<std::string> parts;
   size_t start = 0;
   while (true) {
@@ -161,12 +157,6 @@ void yaml_set(YAML::Node& root, const std::string& assignment) {
     parts.push_back(key.substr(start, dot - start));
     if (dot == std::string::npos) break;
     start = dot + 1;
-  }
-  YAML::Node parsed;
-  try {
-    parsed = YAML::Load(value);
-  } catch (const YAML::Exception&) {
-    parsed = YAML::Node(value);
   }
   // yaml-cpp nodes are handles: walk down by reassigning (operator[] on a copy aliases).
   std::vector<YAML::Node> chain{root};
@@ -177,10 +167,41 @@ void yaml_set(YAML::Node& root, const std::string& assignment) {
       next = chain.back()[parts[i]];
     }
     if (!next.IsMap())
-      throw StitchError(fmt::format("--set '{}': '{}' is not a section", assignment, parts[i]));
+      throw StitchError(fmt::format("setting '{}': '{}' is not a section", key, parts[i]));
     chain.push_back(next);
   }
-  chain.back()[parts.back()] = parsed;
+  chain.back()[parts.back()] = value;
+}
+
+void yaml_merge(YAML::Node& into, const YAML::Node& from) {
+  if (!from || !from.IsMap()) return;
+  for (const auto& kv : from) {
+    const std::string k = kv.first.as<std::string>();
+    YAML::Node existing = into[k];
+    if (kv.second.IsMap() && existing && existing.IsMap()) {
+      yaml_merge(existing, kv.second);
+    } else {
+      into[k] = YAML::Clone(kv.second);
+    }
+  }
+}
+
+void yaml_set(YAML::Node& root, const std::string& assignment) {
+  const size_t eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0)
+    throw StitchError(fmt::format("--set '{}' is not of the form key=value", assignment));
+  const std::string key = assignment.substr(0, eq), value = assignment.substr(eq + 1);
+  YAML::Node parsed;
+  try {
+    parsed = YAML::Load(value);
+  } catch (const YAML::Exception&) {
+    parsed = YAML::Node(value);
+  }
+  try {
+    yaml_put(root, key, parsed);
+  } catch (const StitchError&) {
+    throw StitchError(fmt::format("--set '{}': a part of '{}' is not a section", assignment, key));
+  }
 }
 
 }  // namespace stitch

@@ -55,6 +55,12 @@ std::pair<std::string, size_t> nearest(const std::string& word,
 // Loads a YAML file; throws StitchError with file:line for syntax errors.
 YAML::Node yaml_load_file(const std::string& path);
 
+// Puts `value` at the dotted `key` of a YAML map, creating sections ("a.b" -> a: {b: value}).
+void yaml_put(YAML::Node& root, const std::string& key, const YAML::Node& value);
+
+// Copies every leaf of the map `from` into `into` (sections merged, other values replaced).
+void yaml_merge(YAML::Node& into, const YAML::Node& from);
+
 // Applies "a.b.c=value" to a map node (creating nested maps); value is parsed as YAML.
 void yaml_set(YAML::Node& root, const std::string& assignment);
 

@@ -2,7 +2,9 @@
 
 #include <ATen/ATen.h>
 
+#include <array>
 #include <bitset>
+#include <cmath>
 #include <random>
 
 #include <fmt/format.h>
@@ -74,17 +76,51 @@ at::Tensor marker_locations(int64_t num_classes, int64_t height, int64_t width) 
   return out;
 }
 
+namespace {
+// Fully saturated colour of hue h in [0, 1) as RGB in [0, 1].
+std::array<float, 3> hue_rgb(double h) {
+  const double x = 6.0 * (h - std::floor(h));
+  const auto seg = static_cast<int>(x);
+  const auto f = static_cast<float>(x - seg);
+  switch (seg % 6) {
+    case 0:
+      return {1.f, f, 0.f};
+    case 1:
+      return {1.f - f, 1.f, 0.f};
+    case 2:
+      return {0.f, 1.f, f};
+    case 3:
+      return {0.f, 1.f - f, 1.f};
+    case 4:
+      return {f, 0.f, 1.f};
+    default:
+      return {1.f, 0.f, 1.f - f};
+  }
+}
+
+// The [C, 4, 4] patch of a 4x4 binary pattern: grey on 1-channel images, the colour `rgb` on the
+// bright cells of 3-channel ones, the pattern on every channel otherwise.
+at::Tensor marker_patch(const at::Tensor& pattern, int64_t channels,
+                        const std::array<float, 3>& rgb) {
+  if (channels != 3) return pattern.unsqueeze(0).expand({channels, kMarkerSize, kMarkerSize});
+  const at::Tensor colour = at::tensor(std::vector<float>(rgb.begin(), rgb.end()), at::kFloat);
+  return pattern.unsqueeze(0) * colour.view({3, 1, 1}).to(pattern.device());
+}
+}  // namespace
+
 at::Tensor markers_apply(const at::Tensor& images, const at::Tensor& marker_class, MarkerMode mode,
-                         uint64_t seed) {
-  const int64_t n = images.size(0), h = images.size(2), w = images.size(3);
-  const int64_t num_classes = 10;
-  static const at::Tensor patterns = marker_patterns(num_classes);
-  static const at::Tensor locations = marker_locations(num_classes, 28, 28);
+                         uint64_t seed, int64_t num_classes) {
+  const int64_t n = images.size(0), ch = images.size(1), h = images.size(2), w = images.size(3);
+  if (h < kMarkerSize || w < kMarkerSize)
+    throw StitchError(fmt::format("images of {}x{} are too small for {}x{} markers", h, w,
+                                  kMarkerSize, kMarkerSize));
+  const at::Tensor patterns = marker_patterns(num_classes).to(images.device());
+  const at::Tensor locations =
+      mode == MarkerMode::kPixelLoc ? marker_locations(num_classes, h, w) : at::Tensor();
   at::Tensor out = images.clone();
   at::Tensor cls = marker_class.to(at::kCPU, at::kLong);
   auto c = cls.accessor<int64_t, 1>();
   std::mt19937_64 rng(seed);
-  const at::Tensor pat_dev = patterns.to(images.device());
   for (int64_t i = 0; i < n; ++i) {
     const int64_t k = c[i];
     const uint64_t r = rng(),
@@ -93,7 +129,7 @@ at::Tensor markers_apply(const at::Tensor& images, const at::Tensor& marker_clas
     if (k >= num_classes)
       throw StitchError(fmt::format("marker class {} out of range 0..{}", k, num_classes - 1));
     int64_t row, col;
-    if (mode == MarkerMode::kPixelLoc && h == 28 && w == 28) {
+    if (mode == MarkerMode::kPixelLoc) {
       row = locations[k][0].item<int64_t>();
       col = locations[k][1].item<int64_t>();
     } else {
@@ -102,14 +138,16 @@ at::Tensor markers_apply(const at::Tensor& images, const at::Tensor& marker_clas
     }
     at::Tensor patch;
     if (mode == MarkerMode::kRand) {
-      patch = at::empty({kMarkerSize, kMarkerSize}, at::kFloat);
-      auto p = patch.accessor<float, 2>();
+      at::Tensor pat = at::empty({kMarkerSize, kMarkerSize}, at::kFloat);
+      auto p = pat.accessor<float, 2>();
       for (int64_t b = 0; b < 16; ++b) p[b / 4][b % 4] = (code >> b) & 1U ? 1.0f : 0.0f;
-      patch = patch.to(images.device());
+      patch = marker_patch(pat.to(images.device()), ch,
+                           hue_rgb(static_cast<double>((code >> 16) % 360) / 360.0));
     } else {
-      patch = pat_dev[k];
+      patch = marker_patch(patterns[k], ch,
+                           hue_rgb(static_cast<double>(k) / static_cast<double>(num_classes)));
     }
-    out[i].narrow(1, row, kMarkerSize).narrow(2, col, kMarkerSize).copy_(patch.unsqueeze(0));
+    out[i].narrow(1, row, kMarkerSize).narrow(2, col, kMarkerSize).copy_(patch);
   }
   return out;
 }

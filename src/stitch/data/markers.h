@@ -1,6 +1,6 @@
 #pragma once
-// Shortcut markers (DESIGN.md §4, METHODS.md §1.6b adapted to grey images): a class-specific
-// 4x4 pattern of intensities pasted into the image.
+// Shortcut markers (docs/methods.md, shortcut testbed): a class-specific 4x4
+// binary pattern pasted into the image, grey on 1 channel, in the class colour on RGB.
 #include <cstdint>
 #include <string>
 
@@ -23,13 +23,16 @@ inline constexpr int64_t kMarkerSize = 4;
 // fixed candidate pool, so codes are far apart (min pairwise distance is reported by tests).
 at::Tensor marker_patterns(int64_t num_classes = 10);
 
-// Class-specific top-left corners [K, 2] (row, col) for kPixelLoc, spread over a 28x28 image.
+// Class-specific top-left corners [K, 2] (row, col) for kPixelLoc along the border of an HxW
+// image (at most 10 classes).
 at::Tensor marker_locations(int64_t num_classes = 10, int64_t height = 28, int64_t width = 28);
 
-// Returns a copy of images [N,1,H,W] with the marker of class marker_class[n] pasted into
-// sample n (marker_class < 0: no marker). Locations and Rand patterns come from `seed`.
+// Returns a copy of images [N,C,H,W] with the marker of class marker_class[n] pasted into
+// sample n (marker_class < 0: no marker). Locations and Rand patterns come from `seed`. On RGB
+// images a marker's bright cells take its class colour (hue k/K; Rand: a random hue), as in the
+// FuLA testbed; other channel counts get the grey pattern on every channel.
 at::Tensor markers_apply(const at::Tensor& images, const at::Tensor& marker_class, MarkerMode mode,
-                         uint64_t seed);
+                         uint64_t seed, int64_t num_classes = 10);
 
 // (labels + shift) mod K: the "rolled" wrong-class markers used by excess agreement.
 at::Tensor labels_roll(const at::Tensor& labels, int64_t shift = 1, int64_t num_classes = 10);

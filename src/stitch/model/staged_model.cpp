@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
 
 #include "stitch/model/graph_cut.h"
 #include "stitch/util/error.h"
@@ -72,7 +73,15 @@ struct StagedModel::Impl {
   std::vector<StitchPoint> points;
   ModelMeta meta;
   bool probed = false;
+  int64_t num_classes = 0;
+  std::vector<double> in_mean, in_std;  // input normalisation for metadata-free models
+  at::Tensor in_mean_t, in_std_t;       // the same as [1, C or 1, 1, 1] on `device`
   c10::Device device{"cpu"};
+
+  at::Tensor normalize(const at::Tensor& x) const {
+    if (!in_mean_t.defined()) return x;
+    return (x - in_mean_t) / in_std_t;
+  }
   std::map<std::pair<int, int>, std::unique_ptr<torch::jit::GraphFunction>> segments;
 
   int find(const std::string& name) const {
@@ -116,7 +125,7 @@ struct StagedModel::Impl {
                                                             g, nullptr);
       it = segments.emplace(key, std::move(fn)).first;
     }
-    std::vector<c10::IValue> stack{module._ivalue(), x};
+    std::vector<c10::IValue> stack{module._ivalue(), from == kFromInput ? normalize(x) : x};
     ExecutorPlain plain;
     return (*it->second)(stack).toTensor();
   }
@@ -166,6 +175,7 @@ StagedModel StagedModel::load(const std::string& path, c10::Device device) {
     p.depth = b.depth;
     p.cuttable = b.cuttable;
     p.reason = b.reason;
+    p.position = b.end_node + 1;
     for (const auto& mod : modules_touched_before(*m.graph, b.end_node)) {
       auto it = own_params.find(mod);
       if (it != own_params.end()) p.params_before += it->second;
@@ -211,7 +221,8 @@ void StagedModel::probe(std::vector<int64_t> input_shape) {
   if (input_shape.empty())
     throw StitchError(
         fmt::format("model '{}' records no input shape (not exported by "
-                    "scripts/export_architectures.py): pass --input-shape C,H,W",
+                    "scripts/export_architectures.py): give the data (its images set the shape), "
+                    "data.input_shape, or --input-shape C,H,W",
                     m.path));
   std::vector<int64_t> full{2};
   full.insert(full.end(), input_shape.begin(), input_shape.end());
@@ -249,11 +260,49 @@ void StagedModel::probe(std::vector<int64_t> input_shape) {
     p.shape.assign(head.sizes().begin() + 1, head.sizes().end());
   }
   m.module.train(was_training);
+  m.num_classes = y.dim() == 2 ? y.size(1) : 0;
   m.probed = true;
 }
 
+void StagedModel::bind_data(const std::vector<int64_t>& data_shape, const std::vector<double>& mean,
+                            const std::vector<double>& std) {
+  Impl& m = *impl_;
+  if (!m.meta.input_shape.empty() && m.meta.input_shape != data_shape)
+    throw StitchError(fmt::format(
+        "model '{}' was made for inputs [{}] but the data's images are [{}]: use data of that "
+        "shape or a model made for it",
+        m.path, fmt::join(m.meta.input_shape, ","), fmt::join(data_shape, ",")));
+  if (!m.meta.present) {
+    set_input_normalization(mean, std);
+  } else if (!mean.empty()) {
+    spdlog::warn("model '{}' normalises its inputs itself: data.mean/std are not applied to it",
+                 m.path);
+  }
+  probe(data_shape);
+}
+
+void StagedModel::set_input_normalization(const std::vector<double>& mean,
+                                          const std::vector<double>& std) {
+  Impl& m = *impl_;
+  if (mean.size() != std.size())
+    throw StitchError("input normalisation needs as many mean as std values");
+  m.in_mean = mean;
+  m.in_std = std;
+  if (mean.empty()) {
+    m.in_mean_t = m.in_std_t = at::Tensor();
+    return;
+  }
+  const auto c = static_cast<int64_t>(mean.size());
+  m.in_mean_t = at::tensor(mean, at::kFloat).view({1, c, 1, 1}).to(m.device);
+  m.in_std_t = at::tensor(std, at::kFloat).view({1, c, 1, 1}).to(m.device);
+}
+
+int64_t StagedModel::num_classes() const {
+  return impl_->num_classes;
+}
+
 at::Tensor StagedModel::forward(const at::Tensor& x) {
-  std::vector<c10::IValue> in{x};
+  std::vector<c10::IValue> in{impl_->normalize(x)};
   ExecutorPlain plain;
   return impl_->module.forward(in).toTensor();
 }
@@ -300,6 +349,7 @@ void StagedModel::train(bool on) {
 void StagedModel::to(c10::Device device) {
   impl_->module.to(device);
   impl_->device = device;
+  set_input_normalization(impl_->in_mean, impl_->in_std);  // moves the tensors along
 }
 
 c10::Device StagedModel::device() const {

@@ -26,6 +26,7 @@ struct StitchPoint {
   std::string reason;          // why not cuttable
   std::vector<int64_t> shape;  // activation shape without the batch dim (after probe)
   int64_t params_before = 0;   // parameters of the modules called before this point
+  size_t position = 0;         // forward order; equal for names of the same tensor (aliases)
 };
 
 // Metadata written by scripts/export_architectures.py and stitch train-model.
@@ -56,6 +57,14 @@ class StagedModel {
   // shape, uses meta().input_shape and throws if the model has none.
   void probe(std::vector<int64_t> input_shape = {});
   bool probed() const;
+  // Readies the model for images of `data_shape` [C, H, W]: a recorded input shape must match it
+  // (StitchError naming both); a model without our metadata gets (x - mean) / std per channel
+  // (one value or one per channel; empty = none) before its first layer; then probe(data_shape).
+  void bind_data(const std::vector<int64_t>& data_shape, const std::vector<double>& mean,
+                 const std::vector<double>& std);
+  // Input normalisation applied before the first layer (see bind_data); empty mean = none.
+  void set_input_normalization(const std::vector<double>& mean, const std::vector<double>& std);
+  int64_t num_classes() const;  // width of the logits, known after probe() (0 before)
 
   // All module-call boundaries in forward order (cuttable or not).
   const std::vector<StitchPoint>& boundaries() const;

@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 
 #include "stitch/cache/activation_cache.h"
-#include "stitch/data/fashion_mnist.h"
+#include "stitch/data/data_source.h"
 #include "stitch/model/staged_model.h"
 #include "stitch/util/device.h"
 #include "stitch/util/error.h"
@@ -30,16 +30,38 @@ std::vector<at::Tensor> activations_collect(StagedModel& m, const std::vector<st
   return out;
 }
 
+const ConfigTable<ActivationExportConfig>& activation_export_table() {
+  using C = ActivationExportConfig;
+  static const ConfigTable<C> t = [] {
+    ConfigTable<C> t;
+    t.add("model", &C::model, "TorchScript model").flag("model");
+    t.add("out", &C::out, "HDF5 file to write (datasets /<point> [N, ...])").flag("--out");
+    t.add("points", &C::points, "points (default: the model's recommended ones)").flag("--points");
+    t.add("split", &C::split, "data split").choices({"test", "train"}).flag("--split");
+    t.add("samples", &C::samples, "first N images of the split").range(1, 1e9).flag("--samples");
+    t.add("batch", &C::batch, "batch size").range(1, 1e9).flag("--batch");
+    t.include(data_config_table(), &C::data, "data.");
+    t.add("device", &C::device, "auto, cpu, cuda or cuda:N").flag("--device");
+    t.add("threads", &C::threads, "CPU threads (0 = all cores)").range(0, 1024).flag("--threads");
+    return t;
+  }();
+  return t;
+}
+
 std::vector<std::string> activations_export(const ActivationExportConfig& c) {
   if (c.split != "test" && c.split != "train")
     throw StitchError(fmt::format("activations: split must be test or train, got '{}'", c.split));
+  if (c.model.empty() || c.out.empty())
+    throw StitchError("activations: give a model and --out FILE.h5 (the file to write)");
   if (c.samples < 1 || c.batch < 1)
     throw StitchError("activations: samples and batch must be positive");
   file_check_writable(c.out);
   interrupt_install();  // Ctrl-C: stop between batches, no file written
   threads_set(static_cast<int>(c.threads));
+  data_config_check(c.data);
+  const Dataset d = dataset_first(data_load(c.data, c.split), c.samples);
   StagedModel m = StagedModel::load(c.model, device_parse(c.device));
-  m.probe();
+  m.bind_data(d.images.sizes().slice(1).vec(), c.data.mean, c.data.std);
   std::vector<std::string> points = c.points;
   if (points.empty()) points = m.meta().stitch_points;
   if (points.empty())
@@ -47,7 +69,6 @@ std::vector<std::string> activations_export(const ActivationExportConfig& c) {
         "'{}' recommends no stitch points; name them with --points (see `stitch layers`)",
         c.model));
   for (const auto& p : points) m.point(p);
-  const Dataset d = dataset_first(fashion_mnist_load(c.split, c.data_dir), c.samples);
   ActivationFile meta;
   meta.model = c.model;
   meta.model_sha256 = file_sha256(c.model);

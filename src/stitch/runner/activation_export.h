@@ -1,12 +1,15 @@
 #pragma once
 // `stitch activations`: a model's activations at chosen points on the first n images of a
-// Fashion-MNIST split, written to an HDF5 activation file (stitch/cache/activation_cache.h)
+// data split, written to an HDF5 activation file (stitch/cache/activation_cache.h)
 // that `stitch similarity` and h5py read.
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include <ATen/core/Tensor.h>
+
+#include "stitch/config/config_table.h"
+#include "stitch/data/data_source.h"
 
 namespace stitch {
 
@@ -16,11 +19,13 @@ struct ActivationExportConfig {
   std::string model, out;
   std::vector<std::string> points;  // empty: the model's recommended points
   std::string split = "test";       // test | train
-  std::string data_dir = "/usr/share/datasets/fashion-mnist";
+  DataConfig data;
   int64_t samples = 10000, batch = 500;
   std::string device = "auto";
   int64_t threads = 0;
 };
+
+const ConfigTable<ActivationExportConfig>& activation_export_table();
 
 // Writes c.out; returns the points written. Throws StitchError on bad settings.
 std::vector<std::string> activations_export(const ActivationExportConfig& c);

@@ -43,55 +43,56 @@ void similarity_config_check(const SimilarityConfig& c) {
   if (c.k < 1) throw StitchError("similarity: k must be >= 1");
   if (!(c.svcca_variance > 0 && c.svcca_variance <= 1) || c.svcca_dims < 0)
     throw StitchError("similarity: svcca.variance must be in (0, 1] and svcca.dims >= 0");
+  data_config_check(c.data);
+}
+
+const ConfigTable<SimilarityConfig>& similarity_config_table() {
+  using C = SimilarityConfig;
+  static const ConfigTable<C> t = [] {
+    ConfigTable<C> t;
+    t.add("model_a", &C::model_a, "first TorchScript model or activation file (.h5)")
+        .flag("model_a");
+    t.add("model_b", &C::model_b, "second TorchScript model or activation file (.h5)")
+        .flag("model_b");
+    t.add("points_a", &C::points_a, "points of model A").flag("--points-a");
+    t.add("points_b", &C::points_b, "points of model B").flag("--points-b");
+    t.add("metrics", &C::metrics, "metrics (default: all)").flag("--metrics");
+    t.add("pairs", &C::pairs, "every A point x every B point, or i-th with i-th")
+        .choices({"grid", "zip"})
+        .flag("--pairs");
+    t.add("layout", &C::layout,
+          "rows of conv maps / tokens: per input, mean over positions, or one per position")
+        .choices({"flatten", "pool", "positions"})
+        .flag("--layout");
+    t.add("samples", &C::samples, "first N test images (held-out split)")
+        .range(8, 1e9)
+        .flag("--samples");
+    t.add("batch", &C::batch, "batch size (also the minibatch-CKA batch)")
+        .range(4, 1e9)
+        .flag("--batch");
+    t.add("k", &C::k, "neighbours for mutual k-NN and CKNNA").range(1, 1 << 20).flag("--k");
+    t.add("svcca.variance", &C::svcca_variance, "SVCCA keeps directions explaining this much")
+        .range(1e-6, 1.0);
+    t.add("svcca.dims", &C::svcca_dims, "or exactly this many when > 0").range(0, 1 << 20);
+    t.include(data_config_table(), &C::data, "data.");
+    t.add("name", &C::name, "experiment name (outputs in <out_dir>/<name>/)").flag("--name");
+    t.add("out_dir", &C::out_dir, "output folder").flag("--out-dir");
+    t.add("device", &C::device, "auto, cpu, cuda or cuda:N").flag("--device");
+    t.add("threads", &C::threads, "CPU threads (0 = all cores)").range(0, 1024).flag("--threads");
+    return t;
+  }();
+  return t;
 }
 
 SimilarityConfig similarity_config_parse(const YAML::Node& node) {
   SimilarityConfig c;
-  YamlReader r(node);
-  c.name = r.str("name", c.name);
-  c.out_dir = r.str("out_dir", c.out_dir);
-  c.model_a = r.str("model_a", c.model_a);
-  c.model_b = r.str("model_b", c.model_b);
-  c.points_a = r.list<std::string>("points_a", c.points_a);
-  c.points_b = r.list<std::string>("points_b", c.points_b);
-  c.metrics = r.list<std::string>("metrics", c.metrics);
-  c.pairs = r.str("pairs", c.pairs, {"grid", "zip"});
-  c.layout = r.str("layout", c.layout, {"flatten", "pool", "positions"});
-  c.data_dir = r.str("data_dir", c.data_dir);
-  c.samples = r.integer("samples", c.samples, 8, 60000);
-  c.batch = r.integer("batch", c.batch, 4, 60000);
-  c.k = r.integer("k", c.k, 1, 1 << 20);
-  YamlReader s = r.child("svcca");
-  c.svcca_variance = s.real("variance", c.svcca_variance, 1e-6, 1.0);
-  c.svcca_dims = s.integer("dims", c.svcca_dims, 0, 1 << 20);
-  s.finish();
-  c.device = r.str("device", c.device);
-  c.threads = r.integer("threads", c.threads, 0, 1024);
-  r.finish();
+  similarity_config_table().parse(node, c);
   similarity_config_check(c);
   return c;
 }
 
 YAML::Node similarity_config_dump(const SimilarityConfig& c) {
-  YAML::Node n;
-  n["name"] = c.name;
-  n["out_dir"] = c.out_dir;
-  n["model_a"] = c.model_a;
-  n["model_b"] = c.model_b;
-  n["points_a"] = c.points_a;
-  n["points_b"] = c.points_b;
-  n["metrics"] = c.metrics;
-  n["pairs"] = c.pairs;
-  n["layout"] = c.layout;
-  n["data_dir"] = c.data_dir;
-  n["samples"] = c.samples;
-  n["batch"] = c.batch;
-  n["k"] = c.k;
-  n["svcca"]["variance"] = c.svcca_variance;
-  n["svcca"]["dims"] = c.svcca_dims;
-  n["device"] = c.device;
-  n["threads"] = c.threads;
-  return n;
+  return similarity_config_table().dump(c);
 }
 
 }  // namespace stitch

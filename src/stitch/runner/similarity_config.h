@@ -7,6 +7,9 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "stitch/config/config_table.h"
+#include "stitch/data/data_source.h"
+
 namespace stitch {
 
 inline const std::vector<std::string> kSimilarityMetrics{
@@ -25,7 +28,7 @@ struct SimilarityConfig {
   // all features), pool (mean over positions/tokens: [n, C]), positions (one row per spatial
   // position or token: [n*H*W, C], the rows a 1x1 / per-token stitch layer maps).
   std::string layout = "flatten";
-  std::string data_dir = "/usr/share/datasets/fashion-mnist";
+  DataConfig data;
   int64_t samples = 2000;        // the first n test images (the held-out split)
   int64_t batch = 500;           // forward batch, and the minibatch-CKA batch (in inputs)
   int64_t k = 10;                // neighbours for mutual k-NN and CKNNA
@@ -35,6 +38,7 @@ struct SimilarityConfig {
   int64_t threads = 0;
 };
 
+const ConfigTable<SimilarityConfig>& similarity_config_table();
 // Throws StitchError naming the setting and its valid values.
 void similarity_config_check(const SimilarityConfig& c);
 // Reads and checks a config (unknown keys rejected with the nearest valid key suggested).

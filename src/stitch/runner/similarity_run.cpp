@@ -14,7 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "stitch/cache/activation_cache.h"
-#include "stitch/data/fashion_mnist.h"
+#include "stitch/data/data_source.h"
 #include "stitch/metrics/similarity.h"
 #include "stitch/model/staged_model.h"
 #include "stitch/runner/activation_export.h"
@@ -36,7 +36,9 @@ struct Side {
   at::Tensor file_indices;  // activation file: the sample behind each of its rows
 };
 
-Side side_open(const std::string& path, const std::vector<std::string>& points, c10::Device dev) {
+// `test` is the data the models run on (empty when both sides are activation files).
+Side side_open(const std::string& path, const std::vector<std::string>& points,
+               const SimilarityConfig& c, const Dataset& test, c10::Device dev) {
   Side s;
   s.path = path;
   if (activations_is_file(path)) {
@@ -48,7 +50,7 @@ Side side_open(const std::string& path, const std::vector<std::string>& points, 
     return s;
   }
   s.model = StagedModel::load(path, dev);
-  s.model->probe();
+  s.model->bind_data(test.images.sizes().slice(1).vec(), c.data.mean, c.data.std);
   for (const auto& p : points) s.model->point(p);
   s.sha256 = file_sha256(path);
   return s;
@@ -221,7 +223,12 @@ std::vector<nlohmann::json> similarity_run(const SimilarityConfig& c) {
   const c10::Device dev = device_parse(c.device);
   threads_set(static_cast<int>(c.threads));
   interrupt_install();
-  Side a = side_open(c.model_a, c.points_a, dev), b = side_open(c.model_b, c.points_b, dev);
+  // Models run on the first n test images; activation files must hold at least n samples.
+  Dataset test;
+  if (!activations_is_file(c.model_a) || !activations_is_file(c.model_b))
+    test = dataset_first(data_load(c.data, "test"), c.samples);
+  Side a = side_open(c.model_a, c.points_a, c, test, dev),
+       b = side_open(c.model_b, c.points_b, c, test, dev);
   if (a.split != b.split)
     throw StitchError(fmt::format("A holds {} activations but B holds {}; compare the same split",
                                   a.split, b.split));
@@ -234,13 +241,7 @@ std::vector<nlohmann::json> similarity_run(const SimilarityConfig& c) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) throw StitchError(fmt::format("cannot create output folder '{}': {}", dir, ec.message()));
-  // Models run on the first n test images; activation files must hold at least n samples.
-  Dataset test;
-  int64_t n = c.samples;
-  if (a.model || b.model) {
-    test = dataset_first(fashion_mnist_load("test", c.data_dir), c.samples);
-    n = test.size();
-  }
+  const int64_t n = test.size() > 0 ? test.size() : c.samples;
   for (const Side* s : {&a, &b})
     if (!s->model && s->file_indices.size(0) < n)
       throw StitchError(fmt::format("'{}' holds {} samples, {} are needed; use --samples {}",

@@ -7,6 +7,9 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "stitch/config/config_table.h"
+#include "stitch/data/data_source.h"
+
 namespace stitch {
 
 struct StitchConfig {
@@ -16,8 +19,7 @@ struct StitchConfig {
   std::string front_point, end_point;
   std::vector<std::string> methods{"dm_closed", "fula"};
   std::vector<int64_t> seeds{0};
-  // data (Fashion-MNIST)
-  std::string data_dir = "/usr/share/datasets/fashion-mnist";
+  DataConfig data;  // the data set (Fashion-MNIST by default) and its sample counts:
   int64_t train_samples = 10000, test_samples = 10000, init_samples = 500;
   // trained methods (METHODS.md §1.5 defaults)
   int64_t epochs = 5, batch_size = 128;
@@ -47,16 +49,14 @@ struct StitchConfig {
   int64_t threads = 0;
 };
 
-class YamlReader;
+// The settings every job shares (name, out_dir, methods, seeds and the data, train, stitch,
+// fula, procrustes, eval sections, device, threads): the part a sweep shares across its jobs.
+const ConfigTable<StitchConfig>& stitch_settings_table();
+// stitch_settings_table() plus front, end, front_point and end_point.
+const ConfigTable<StitchConfig>& stitch_config_table();
 
 StitchConfig stitch_config_parse(const YAML::Node& node);  // validates; unknown keys suggested
 YAML::Node stitch_config_dump(const StitchConfig& c);
-// Reads the settings every job shares (name, out_dir, methods, seeds and the data, train,
-// stitch, fula, procrustes, eval sections, device, threads) into c; the caller reads the keys
-// that say which models and points, then calls r.finish() and stitch_settings_check(c).
-void stitch_settings_parse(YamlReader& r, StitchConfig& c);
-void stitch_settings_check(const StitchConfig& c);  // methods known, lists not empty
-// The settings dump without the model and point keys (what a sweep shares across jobs).
-YAML::Node stitch_settings_dump(const StitchConfig& c);
+void stitch_settings_check(const StitchConfig& c);  // methods known, lists not empty, data sane
 
 }  // namespace stitch

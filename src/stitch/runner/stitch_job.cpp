@@ -211,7 +211,7 @@ void evaluate_inputs(StitchLayer& T, StagedModel& front, StagedModel& end, const
     const MarkerMode mode = marker_mode_parse(c.markers);
     auto agreement_with = [&](const at::Tensor& marker_class) {
       std::vector<at::Tensor> hs, gs;
-      at::Tensor imgs = markers_apply(test.images, marker_class, mode, 4242);
+      at::Tensor imgs = markers_apply(test.images, marker_class, mode, 4242, end.num_classes());
       for (int64_t s = 0; s < test.size(); s += kEvalBatch) {
         at::Tensor x = imgs.narrow(0, s, std::min(kEvalBatch, test.size() - s)).to(dev);
         hs.push_back(stitched(x));
@@ -220,7 +220,7 @@ void evaluate_inputs(StitchLayer& T, StagedModel& front, StagedModel& end, const
       return prediction_agreement(at::cat(hs), at::cat(gs));
     };
     ev.marker_agreement = agreement_with(test.labels);
-    ev.rolled_marker_agreement = agreement_with(labels_roll(test.labels));
+    ev.rolled_marker_agreement = agreement_with(labels_roll(test.labels, 1, end.num_classes()));
   }
 }
 }  // namespace

@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "stitch/runner/methods.h"
+#include "stitch/util/error.h"
 #include "stitch/util/progress.h"
 
 namespace stitch {
@@ -53,9 +54,22 @@ StoreNeeds store_needs(const Plan& plan, const std::vector<size_t>& jobs) {
 ShardData::ShardData(const Plan& plan)
     : store(plan.config.store_dir), dtype(plan.config.store_dtype) {
   const StitchConfig& c = plan.config.job;
-  train = dataset_first(fashion_mnist_load("train", c.data_dir), c.train_samples);
+  train = dataset_first(data_load(c.data, "train"), c.train_samples);
   init = dataset_first(train, c.init_samples);
-  test = dataset_first(fashion_mnist_load("test", c.data_dir), c.test_samples);
+  const DataConfig& dc = c.data;
+  if (dc.source != "fashion_mnist" || !dc.mean.empty())
+    data_id = fmt::format("{} label={} mean=[{}] std=[{}]", data_describe(dc), dc.label,
+                          fmt::join(dc.mean, ","), fmt::join(dc.std, ","));
+  test = dataset_first(data_load(c.data, "test"), c.test_samples);
+  const int64_t top =
+      std::max(train.labels.max().item<int64_t>(), test.labels.max().item<int64_t>());
+  for (const auto& m : plan.models)
+    if (m.model.num_classes() > 0 && top >= m.model.num_classes())
+      throw StitchError(
+          fmt::format("{} has labels up to {} but model '{}' has {} outputs; use "
+                      "data with 0..{} or a model for {} classes",
+                      data_describe(c.data), top, m.path, m.model.num_classes(),
+                      m.model.num_classes() - 1, top + 1));
 }
 
 const Dataset& ShardData::data(const std::string& split) const {
@@ -66,7 +80,8 @@ StoreEntry ShardData::entry(const Plan& plan, size_t model, const std::string& s
   const PlannedModel& m = plan.models[model];
   const Dataset& d = data(split);
   // The init rows are the first training images: an entry of the train split with fewer rows.
-  return StoreEntry{m.path, m.sha256, split == "init" ? "train" : split, d.index, d.labels, dtype};
+  return StoreEntry{m.path, m.sha256, split == "init" ? "train" : split, d.index, d.labels,
+                    dtype,  data_id};
 }
 
 std::vector<int64_t> ShardData::shape(const PlannedModel& m, const std::string& point) {

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "stitch/cache/activation_store.h"
-#include "stitch/data/fashion_mnist.h"
+#include "stitch/data/data_source.h"
 #include "stitch/runner/stitch_job.h"
 #include "stitch/sweep/plan.h"
 
@@ -27,6 +27,7 @@ StoreNeeds store_needs(const Plan& plan, const std::vector<size_t>& jobs);
 std::string fit_split(const Method& m);  // "init" for closed-form methods, else "train"
 
 struct ShardData {
+  std::string data_id;        // StoreEntry::data of this data source
   Dataset train, init, test;  // first data.train_samples / init_samples / test_samples images
   ActivationStore store;
   std::string dtype;

@@ -63,27 +63,39 @@ std::string model_label(const std::string& path) {
   return fs::path(path).stem().string();
 }
 
+// The data settings of a key. Fashion-MNIST without normalisation keeps the fields keys had
+// before other sources existed, so finished jobs stay valid.
+Json data_key(const StitchConfig& c) {
+  const DataConfig& d = c.data;
+  Json k{{"dir", d.dir}, {"train_samples", c.train_samples}, {"test_samples", c.test_samples}};
+  if (d.source != "fashion_mnist") {
+    k["source"] = d.source;
+    k["files"] = {d.file, d.train_file, d.test_file};
+    k["label"] = d.label;
+  }
+  if (!d.mean.empty()) k["normalization"] = {d.mean, d.std};
+  return k;
+}
+
 Json job_key_settings(const Plan& p, const Job& j, const Method& m) {
   const StitchConfig& c = p.config.job;
-  return {
-      {"format_version", kJobFormatVersion},
-      {"front_sha256", p.models[j.front].sha256},
-      {"end_sha256", p.models[j.end].sha256},
-      {"front_point", j.front_point},
-      {"end_point", j.end_point},
-      {"method", j.method},
-      {"seed", j.seed},
-      {"data",
-       {{"dir", c.data_dir}, {"train_samples", c.train_samples}, {"test_samples", c.test_samples}}},
-      {"stitch", {{"bn_before", c.bn_before}, {"bn_after", c.bn_after}, {"rank", c.rank}}},
-      {"eval",
-       {{"robust_samples", c.robust_samples},
-        {"robust_steps", c.robust_steps},
-        {"robust_epsilon", c.robust_epsilon},
-        {"robust_alpha", c.robust_alpha},
-        {"markers", c.markers}}},
-      {"store_dtype", p.config.store_dtype},
-      {"method_settings", m.settings(c)}};
+  return {{"format_version", kJobFormatVersion},
+          {"front_sha256", p.models[j.front].sha256},
+          {"end_sha256", p.models[j.end].sha256},
+          {"front_point", j.front_point},
+          {"end_point", j.end_point},
+          {"method", j.method},
+          {"seed", j.seed},
+          {"data", data_key(c)},
+          {"stitch", {{"bn_before", c.bn_before}, {"bn_after", c.bn_after}, {"rank", c.rank}}},
+          {"eval",
+           {{"robust_samples", c.robust_samples},
+            {"robust_steps", c.robust_steps},
+            {"robust_epsilon", c.robust_epsilon},
+            {"robust_alpha", c.robust_alpha},
+            {"markers", c.markers}}},
+          {"store_dtype", p.config.store_dtype},
+          {"method_settings", m.settings(c)}};
 }
 
 double job_cost(const StitchConfig& c, const Method& m) {
@@ -97,21 +109,21 @@ Plan plan_make(const SweepConfig& c, c10::Device dev) {
   Plan p;
   p.config = c;
   p.dir = c.job.out_dir + "/" + c.job.name;
+  p.input_shape = data_input_shape(c.job.data);
   std::map<std::string, size_t> by_path;
   std::map<std::string, int> stems;
   auto model_index = [&](const std::string& path) {
     auto it = by_path.find(path);
     if (it != by_path.end()) return it->second;
     PlannedModel m{path, "", "", StagedModel::load(path, dev), {}};
-    m.model.probe();
+    m.model.bind_data(p.input_shape, c.job.data.mean, c.job.data.std);
     m.sha256 = file_sha256(path);
     m.label = model_label(path);
     if (stems[m.label]++ > 0) m.label += "-" + m.sha256.substr(0, 8);
     {
       at::NoGradGuard g;
       std::vector<int64_t> shape{1};
-      const auto& in = m.model.meta().input_shape;
-      shape.insert(shape.end(), in.begin(), in.end());
+      shape.insert(shape.end(), p.input_shape.begin(), p.input_shape.end());
       const at::Tensor y = m.model.forward(at::zeros(shape).to(dev));
       m.output_shape.assign(y.sizes().begin() + 1, y.sizes().end());
     }

@@ -48,7 +48,8 @@ enum class JobState { kTodo, kDone, kStale, kBroken };  // stale: key changed; b
 
 struct Plan {
   SweepConfig config;
-  std::string dir;  // <out_dir>/<name>
+  std::string dir;                   // <out_dir>/<name>
+  std::vector<int64_t> input_shape;  // [C, H, W] of the data's images
   std::vector<PlannedModel> models;
   std::vector<Job> jobs;
   std::vector<Group> groups;
@@ -57,7 +58,7 @@ struct Plan {
 
 // Loads and probes every model once, resolves the point lists (recommended / all / names,
 // each checked against its model with a one-line error), expands the jobs and their keys and
-// groups them. No data is read and nothing is written.
+// groups them. Only the data's image shape is read (the test split); nothing is written.
 Plan plan_make(const SweepConfig& c, c10::Device dev);
 
 // Assigns groups to `count` shards, largest estimated cost first to the least loaded shard

@@ -17,10 +17,9 @@ using Json = nlohmann::json;
 
 namespace {
 // Seconds of one forward pass of 128 images (best of 3), the unit of the time estimates.
-double forward_seconds(PlannedModel& m) {
+double forward_seconds(PlannedModel& m, const std::vector<int64_t>& in) {
   at::NoGradGuard g;
   std::vector<int64_t> shape{128};
-  const auto& in = m.model.meta().input_shape;
   shape.insert(shape.end(), in.begin(), in.end());
   const at::Tensor x = at::rand(shape).to(m.model.device());
   double best = 1e9;
@@ -73,7 +72,8 @@ std::string sweep_plan_text(Plan& plan, int64_t shards) {
   const int bytes = plan.config.store_dtype == "float16" ? 2 : 4;
   double disk_new = 0, disk_have = 0, build_s = 0;
   std::map<size_t, double> fwd;
-  for (size_t mi = 0; mi < plan.models.size(); ++mi) fwd[mi] = forward_seconds(plan.models[mi]);
+  for (size_t mi = 0; mi < plan.models.size(); ++mi)
+    fwd[mi] = forward_seconds(plan.models[mi], plan.input_shape);
   for (const auto& [what, points] : store_needs(plan, todo)) {
     const auto& [mi, split] = what;
     const PlannedModel& m = plan.models[mi];

@@ -9,27 +9,43 @@
 
 namespace stitch {
 
-namespace {
-// "recommended" / "all" or a list of point names.
-std::vector<std::string> points_read(YamlReader& r, const std::string& list_key,
-                                     const std::string& one_key, std::vector<std::string> def) {
-  if (r.has(one_key) && r.has(list_key))
-    throw StitchError(fmt::format("give either '{}' or '{}', not both", one_key, list_key));
-  if (r.has(one_key)) return {r.str(one_key, "")};
-  return r.list<std::string>(list_key, def);
+const ConfigTable<SweepConfig>& sweep_config_table() {
+  using C = SweepConfig;
+  static const ConfigTable<C> t = [] {
+    ConfigTable<C> t;
+    t.include(stitch_settings_table(), &C::job);
+    t.extra("models");
+    t.add("front", &C::front, "front model of a one-pair sweep").flag("--front");
+    t.add("end", &C::end, "end model of a one-pair sweep").flag("--end");
+    t.add("fronts", &C::fronts, "front models (with ends: every front x every end)");
+    t.add("ends", &C::ends, "end models");
+    t.add("model_pairs", &C::model_pairs, "how fronts and ends pair").choices({"grid", "zip"});
+    t.add("front_point", &C::front_point, "one front point (= front_points: [x])")
+        .flag("--front-point");
+    t.add("end_point", &C::end_point, "one end point (= end_points: [x])").flag("--end-point");
+    t.add("front_points", &C::front_points, "recommended, all, or a list of points");
+    t.add("end_points", &C::end_points, "recommended, all, or a list of points");
+    t.add("pairs", &C::pairs,
+          "front x end points: every pair, i-th with i-th, or same relative depth")
+        .choices({"grid", "zip", "relative"});
+    t.add("store.dir", &C::store_dir, "activation store (\"\" = <out_dir>/store)");
+    t.add("store.dtype", &C::store_dtype, "stored activation type").choices({"float32", "float16"});
+    t.add("store.ram_mb", &C::store_ram_mb, "stored activations up to this size are held in RAM")
+        .range(0, 1 << 24);
+    return t;
+  }();
+  return t;
 }
 
-std::vector<ModelPair> models_read(YamlReader& r, const YAML::Node& node) {
+namespace {
+std::vector<ModelPair> models_read(const SweepConfig& c, const YAML::Node& node) {
   std::vector<ModelPair> pairs;
-  const std::string front = r.str("front", ""), end = r.str("end", "");
-  const auto fronts = r.list<std::string>("fronts", {}), ends = r.list<std::string>("ends", {});
-  const std::string how = r.str("model_pairs", "grid", {"grid", "zip"});
-  r.allow("models");
-  if (node["models"]) {
-    if (!node["models"].IsSequence())
+  if (node && node.IsMap() && node["models"]) {
+    const YAML::Node list = node["models"];
+    if (!list.IsSequence())
       throw StitchError("'models' must be a list of {front: A.pt, end: B.pt} pairs");
-    for (size_t i = 0; i < node["models"].size(); ++i) {
-      YamlReader m(node["models"][i], fmt::format("models[{}].", i));
+    for (size_t i = 0; i < list.size(); ++i) {
+      YamlReader m(list[i], fmt::format("models[{}].", i));
       ModelPair p{m.str("front", ""), m.str("end", "")};
       m.finish();
       if (p.front.empty() || p.end.empty())
@@ -37,20 +53,20 @@ std::vector<ModelPair> models_read(YamlReader& r, const YAML::Node& node) {
       pairs.push_back(p);
     }
   }
-  if (!front.empty() || !end.empty()) {
-    if (front.empty() || end.empty())
+  if (!c.front.empty() || !c.end.empty()) {
+    if (c.front.empty() || c.end.empty())
       throw StitchError("config needs 'front' and 'end' model files");
-    pairs.push_back({front, end});
+    pairs.push_back({c.front, c.end});
   }
-  if (!fronts.empty() || !ends.empty()) {
-    if (fronts.empty() || ends.empty())
+  if (!c.fronts.empty() || !c.ends.empty()) {
+    if (c.fronts.empty() || c.ends.empty())
       throw StitchError("'fronts' and 'ends' go together (every front with every end)");
-    if (how == "zip" && fronts.size() != ends.size())
+    if (c.model_pairs == "zip" && c.fronts.size() != c.ends.size())
       throw StitchError(fmt::format("model_pairs: zip needs as many fronts ({}) as ends ({})",
-                                    fronts.size(), ends.size()));
-    for (size_t i = 0; i < fronts.size(); ++i)
-      for (size_t j = 0; j < ends.size(); ++j)
-        if (how == "grid" || i == j) pairs.push_back({fronts[i], ends[j]});
+                                    c.fronts.size(), c.ends.size()));
+    for (size_t i = 0; i < c.fronts.size(); ++i)
+      for (size_t j = 0; j < c.ends.size(); ++j)
+        if (c.model_pairs == "grid" || i == j) pairs.push_back({c.fronts[i], c.ends[j]});
   }
   if (pairs.empty())
     throw StitchError(
@@ -58,23 +74,28 @@ std::vector<ModelPair> models_read(YamlReader& r, const YAML::Node& node) {
         "or 'fronts' and 'ends'");
   return pairs;
 }
+
+// front_point: x is front_points: [x]; giving both is an error.
+void point_fold(std::string& one, std::vector<std::string>& list, bool list_given,
+                const char* one_key, const char* list_key) {
+  if (one.empty()) return;
+  if (list_given)
+    throw StitchError(fmt::format("give either '{}' or '{}', not both", one_key, list_key));
+  list = {one};
+  one.clear();
+}
 }  // namespace
 
 SweepConfig sweep_config_parse(const YAML::Node& node) {
   SweepConfig c;
-  if (node && !node.IsMap()) throw StitchError("a sweep config must be a YAML map of settings");
-  YamlReader r(node);
-  stitch_settings_parse(r, c.job);
-  c.models = models_read(r, node);
-  c.front_points = points_read(r, "front_points", "front_point", c.front_points);
-  c.end_points = points_read(r, "end_points", "end_point", c.end_points);
-  c.pairs = r.str("pairs", c.pairs, {"grid", "zip", "relative"});
-  YamlReader s = r.child("store");
-  c.store_dir = s.str("dir", c.store_dir);
-  c.store_dtype = s.str("dtype", c.store_dtype, {"float32", "float16"});
-  c.store_ram_mb = s.integer("ram_mb", c.store_ram_mb, 0, 1 << 24);
-  s.finish();
-  r.finish();
+  sweep_config_table().parse(node, c);
+  c.models = models_read(c, node);
+  c.front.clear(), c.end.clear(), c.fronts.clear(), c.ends.clear();
+  const SweepConfig defaults;
+  point_fold(c.front_point, c.front_points, c.front_points != defaults.front_points, "front_point",
+             "front_points");
+  point_fold(c.end_point, c.end_points, c.end_points != defaults.end_points, "end_point",
+             "end_points");
   stitch_settings_check(c.job);
   for (const auto* pts : {&c.front_points, &c.end_points})
     if (pts->empty()) throw StitchError("front_points and end_points must not be empty");
@@ -83,19 +104,13 @@ SweepConfig sweep_config_parse(const YAML::Node& node) {
 }
 
 YAML::Node sweep_config_dump(const SweepConfig& c) {
-  YAML::Node n = stitch_settings_dump(c.job);
+  YAML::Node n = sweep_config_table().dump(c);
   for (const auto& p : c.models) {
     YAML::Node m;
     m["front"] = p.front;
     m["end"] = p.end;
     n["models"].push_back(m);
   }
-  n["front_points"] = c.front_points;
-  n["end_points"] = c.end_points;
-  n["pairs"] = c.pairs;
-  n["store"]["dir"] = c.store_dir;
-  n["store"]["dtype"] = c.store_dtype;
-  n["store"]["ram_mb"] = c.store_ram_mb;
   return n;
 }
 

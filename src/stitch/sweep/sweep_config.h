@@ -34,7 +34,13 @@ struct SweepConfig {
   std::string store_dir;       // default: <out_dir>/store
   std::string store_dtype = "float32";
   int64_t store_ram_mb = 2048;  // stored activations up to this size are read into RAM
+  // Shorthands read from YAML and folded into `models` / `*_points` by sweep_config_parse
+  // (empty afterwards, so the resolved dump re-parses to the same sweep).
+  std::string front, end, front_point, end_point, model_pairs = "grid";
+  std::vector<std::string> fronts, ends;
 };
+
+const ConfigTable<SweepConfig>& sweep_config_table();
 
 // Parses and validates a sweep (or `stitch run`) config; unknown keys get the nearest valid key.
 SweepConfig sweep_config_parse(const YAML::Node& node);

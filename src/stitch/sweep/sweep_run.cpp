@@ -50,7 +50,7 @@ Json job_run(Plan& p, const Job& j, ShardData& data, ReaderCache& cache, const s
   std::optional<StagedModel> copy;
   if (one.bn_mode == "train") {
     copy = StagedModel::load(E.path, dev);
-    copy->probe();
+    copy->bind_data(p.input_shape, one.data.mean, one.data.std);
     for (auto& t : copy->parameters()) t.requires_grad_(false);
   }
   StagedModel& end = copy ? *copy : E.model;

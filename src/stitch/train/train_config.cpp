@@ -2,90 +2,91 @@
 
 #include <fmt/format.h>
 
-#include "stitch/config/yaml_reader.h"
-
 namespace stitch {
 
 std::string TrainConfig::out_path() const {
   return out.empty() ? fmt::format("models/zoo/{}_{}_s{}.pt", arch, recipe, seed) : out;
 }
 
+const ConfigTable<TrainConfig>& train_config_table() {
+  using C = TrainConfig;
+  static const ConfigTable<C> t = [] {
+    ConfigTable<C> t;
+    t.add("arch", &C::arch, "exported architecture to train")
+        .choices({"mlp", "cnn", "resnet", "vit"})
+        .flag("--arch");
+    t.add("arch_dir", &C::arch_dir, "folder of exported architectures (\"\" = models/arch)");
+    t.add("model", &C::model, "untrained TorchScript file to train instead of arch")
+        .flag("--model");
+    t.add("recipe", &C::recipe, "training recipe")
+        .choices({"standard", "adversarial", "shortcut"})
+        .flag("--recipe");
+    t.add("seed", &C::seed, "seed of initialisation, shuffling and attacks")
+        .range(0, 1e9)
+        .flag("--seed");
+    t.add("epochs", &C::epochs, "training epochs").range(1, 10000).flag("--epochs");
+    t.add("batch_size", &C::batch_size, "batch size").range(1, 1e6);
+    t.add("optimizer", &C::optimizer, "SGD with Nesterov momentum, or Adam")
+        .choices({"sgd", "adam"});
+    t.add("lr", &C::lr, "learning rate").range(1e-12, 10.0);
+    t.add("momentum", &C::momentum, "SGD momentum").range(0.0, 0.999999);
+    t.add("weight_decay", &C::weight_decay, "weight decay").range(0.0, 1.0);
+    t.add("schedule", &C::schedule, "learning-rate schedule, per iteration")
+        .choices({"cosine", "step", "constant"});
+    t.add("train_samples", &C::train_samples, "first N training images (0 = all)")
+        .range(0, 1e9)
+        .flag("--train-samples");
+    t.add("train_per_class", &C::train_per_class, "or N per class (0 = off)").range(0, 1e9);
+    t.add("test_samples", &C::test_samples, "first N test images (0 = all)").range(0, 1e9);
+    t.add(
+         "augment.crop_padding", [](C & c) -> auto& { return c.augment.crop_padding; },
+         "random crop after zero padding by this many pixels (0 = off)")
+        .range(0, 64);
+    t.add(
+        "augment.hflip", [](C & c) -> auto& { return c.augment.hflip; }, "random horizontal flips");
+    t.include(data_config_table(), &C::data, "data.");
+    t.add("device", &C::device, "auto, cpu, cuda or cuda:N").flag("--device");
+    t.add("threads", &C::threads, "CPU threads (0 = all cores)").range(0, 1024).flag("--threads");
+    t.add("out", &C::out, "output .pt (\"\" = models/zoo/<arch>_<recipe>_s<seed>.pt)")
+        .flag("--out");
+    t.add(
+         "adversarial.epsilon", [](C & c) -> auto& { return c.pgd.epsilon; },
+         "PGD-L-inf radius (pixel scale 0..1)")
+        .range(0.0, 1.0);
+    t.add(
+         "adversarial.alpha", [](C & c) -> auto& { return c.pgd.alpha; }, "PGD step size")
+        .range(1e-9, 1.0);
+    t.add(
+         "adversarial.steps", [](C & c) -> auto& { return c.pgd.steps; }, "PGD steps in training")
+        .range(0, 1000);
+    t.add(
+        "adversarial.random_start", [](C & c) -> auto& { return c.pgd.random_start; },
+        "PGD starts at a random point of the ball");
+    t.add("adversarial.fraction", &C::adv_fraction, "adversarial share of each batch")
+        .range(0.0, 1.0);
+    t.add("adversarial.eval_samples", &C::robust_eval_samples,
+          "robust accuracy on the first N test images (0 = skip)")
+        .range(0, 1e9);
+    t.add("adversarial.eval_steps", &C::robust_eval_steps, "PGD steps of that evaluation")
+        .range(1, 10000);
+    t.add("shortcut.mode", &C::marker_mode, "marker kind").choices({"pixel", "pixel_loc", "rand"});
+    t.add("shortcut.prob", &C::marker_prob, "share of training images carrying their marker")
+        .range(0.0, 1.0);
+    return t;
+  }();
+  return t;
+}
+
 TrainConfig train_config_parse(const YAML::Node& node) {
   TrainConfig c;
-  YamlReader r(node);
-  c.arch = r.str("arch", c.arch, {"mlp", "cnn", "resnet", "vit"});
-  c.arch_dir = r.str("arch_dir", c.arch_dir);
-  c.model = r.str("model", c.model);
-  c.recipe = r.str("recipe", c.recipe, {"standard", "adversarial", "shortcut"});
-  c.seed = r.integer("seed", c.seed, 0, 1'000'000'000);
-  c.epochs = r.integer("epochs", c.epochs, 1, 10'000);
-  c.batch_size = r.integer("batch_size", c.batch_size, 1, 1'000'000);
-  c.optimizer = r.str("optimizer", c.optimizer, {"sgd", "adam"});
-  c.lr = r.real("lr", c.lr, 1e-12, 10.0);
-  c.momentum = r.real("momentum", c.momentum, 0.0, 0.999999);
-  c.weight_decay = r.real("weight_decay", c.weight_decay, 0.0, 1.0);
-  c.schedule = r.str("schedule", c.schedule, {"cosine", "step", "constant"});
-  c.train_samples = r.integer("train_samples", c.train_samples, 0, 60000);
-  c.train_per_class = r.integer("train_per_class", c.train_per_class, 0, 6000);
-  c.test_samples = r.integer("test_samples", c.test_samples, 0, 10000);
-  YamlReader aug = r.child("augment");
-  c.augment.crop_padding = aug.integer("crop_padding", c.augment.crop_padding, 0, 14);
-  c.augment.hflip = aug.boolean("hflip", c.augment.hflip);
-  aug.finish();
-  c.data_dir = r.str("data_dir", c.data_dir);
-  c.device = r.str("device", c.device);
-  c.threads = r.integer("threads", c.threads, 0, 1024);
-  c.out = r.str("out", c.out);
-  YamlReader adv = r.child("adversarial");
-  c.pgd.epsilon = adv.real("epsilon", c.pgd.epsilon, 0.0, 1.0);
-  c.pgd.alpha = adv.real("alpha", c.pgd.alpha, 1e-9, 1.0);
-  c.pgd.steps = adv.integer("steps", c.pgd.steps, 0, 1000);
-  c.pgd.random_start = adv.boolean("random_start", c.pgd.random_start);
-  c.adv_fraction = adv.real("fraction", c.adv_fraction, 0.0, 1.0);
-  c.robust_eval_samples = adv.integer("eval_samples", c.robust_eval_samples, 0, 10000);
-  c.robust_eval_steps = adv.integer("eval_steps", c.robust_eval_steps, 1, 10000);
-  adv.finish();
-  YamlReader sc = r.child("shortcut");
-  c.marker_mode = marker_mode_parse(
-      sc.str("mode", marker_mode_name(c.marker_mode), {"pixel", "pixel_loc", "rand"}));
-  c.marker_prob = sc.real("prob", c.marker_prob, 0.0, 1.0);
-  sc.finish();
-  r.finish();
+  train_config_table().parse(node, c);
+  data_config_check(c.data);
   return c;
 }
 
 YAML::Node train_config_dump(const TrainConfig& c) {
-  YAML::Node n;
-  n["arch"] = c.arch;
-  n["arch_dir"] = c.arch_dir;
-  n["model"] = c.model;
-  n["recipe"] = c.recipe;
-  n["seed"] = c.seed;
-  n["epochs"] = c.epochs;
-  n["batch_size"] = c.batch_size;
-  n["optimizer"] = c.optimizer;
-  n["lr"] = c.lr;
-  n["momentum"] = c.momentum;
-  n["weight_decay"] = c.weight_decay;
-  n["schedule"] = c.schedule;
-  n["train_samples"] = c.train_samples;
-  n["train_per_class"] = c.train_per_class;
-  n["test_samples"] = c.test_samples;
-  n["augment"]["crop_padding"] = c.augment.crop_padding;
-  n["augment"]["hflip"] = c.augment.hflip;
-  n["data_dir"] = c.data_dir;
-  n["device"] = c.device;
-  n["threads"] = c.threads;
+  YAML::Node n = train_config_table().dump(c);
   n["out"] = c.out_path();
-  n["adversarial"]["epsilon"] = c.pgd.epsilon;
-  n["adversarial"]["alpha"] = c.pgd.alpha;
-  n["adversarial"]["steps"] = c.pgd.steps;
-  n["adversarial"]["random_start"] = c.pgd.random_start;
-  n["adversarial"]["fraction"] = c.adv_fraction;
-  n["adversarial"]["eval_samples"] = c.robust_eval_samples;
-  n["adversarial"]["eval_steps"] = c.robust_eval_steps;
-  n["shortcut"]["mode"] = marker_mode_name(c.marker_mode);
-  n["shortcut"]["prob"] = c.marker_prob;
   return n;
 }
 

@@ -7,8 +7,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include "stitch/attack/pgd.h"
-#include "stitch/data/fashion_mnist.h"
-#include "stitch/data/markers.h"
+#include "stitch/config/config_table.h"
+#include "stitch/data/data_source.h"
 
 namespace stitch {
 
@@ -27,7 +27,7 @@ struct TrainConfig {
   int64_t train_per_class = 0;      // or n per class (0 = off)
   int64_t test_samples = 0;         // first n test images (0 = all 10k)
   AugmentOptions augment;
-  std::string data_dir = kFashionMnistDir;
+  DataConfig data;
   std::string device = "auto";
   int64_t threads = 0;  // 0 = all cores
   std::string out;      // output .pt ("" = models/zoo/<arch>_<recipe>_s<seed>.pt)
@@ -37,12 +37,13 @@ struct TrainConfig {
   // robust evaluation (all recipes; 0 samples = skip)
   int64_t robust_eval_samples = 1000, robust_eval_steps = 20;
   // shortcut recipe
-  MarkerMode marker_mode = MarkerMode::kPixel;
-  double marker_prob = 0.8;  // fraction of training images that carry their class marker
+  std::string marker_mode = "pixel";  // pixel | pixel_loc | rand
+  double marker_prob = 0.8;           // fraction of training images that carry their class marker
 
   std::string out_path() const;
 };
 
+const ConfigTable<TrainConfig>& train_config_table();
 // Parses a YAML map (unknown keys rejected with a suggestion, ranges checked).
 TrainConfig train_config_parse(const YAML::Node& node);
 // The resolved config as YAML (every field, defaults included).

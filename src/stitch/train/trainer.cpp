@@ -76,10 +76,9 @@ TrainResult train_model(const TrainConfig& c) {
   // Check the output location before spending minutes on training.
   file_check_writable(out);
 
-  Dataset train = fashion_mnist_load("train", c.data_dir);
-  train = c.train_per_class > 0 ? dataset_per_class(train, c.train_per_class)
-                                : dataset_first(train, c.train_samples);
-  Dataset test = dataset_first(fashion_mnist_load("test", c.data_dir), c.test_samples);
+  const MarkerMode marker_mode = marker_mode_parse(c.marker_mode);
+  Dataset train = data_load(c.data, "train");
+  Dataset test = dataset_first(data_load(c.data, "test"), c.test_samples);
 
   StagedModel m = StagedModel::load(src, c10::Device("cpu"));
   if (!m.meta().present)
@@ -87,6 +86,15 @@ TrainResult train_model(const TrainConfig& c) {
         fmt::format("model '{}' has no stitch metadata: export it with /usr/bin/python3 "
                     "scripts/export_architectures.py",
                     src));
+  m.bind_data(test.images.sizes().slice(1).vec(), {}, {});
+  const int64_t classes = m.num_classes();
+  train = c.train_per_class > 0 ? dataset_per_class(train, c.train_per_class, classes)
+                                : dataset_first(train, c.train_samples);
+  const int64_t top =
+      std::max(train.labels.max().item<int64_t>(), test.labels.max().item<int64_t>());
+  if (top >= classes)
+    throw StitchError(fmt::format("{} has labels up to {} but '{}' has {} outputs",
+                                  data_describe(c.data), top, src, classes));
   model_reinit(m, static_cast<uint64_t>(c.seed));
   m.to(device);
   std::vector<at::Tensor> params = m.parameters();
@@ -127,7 +135,7 @@ TrainResult train_model(const TrainConfig& c) {
       at::Tensor x = images_augment(batch.images, c.augment, bseed);
       if (c.recipe == "shortcut")
         x = markers_apply(x, marker_classes(batch.labels, c.marker_prob, bseed ^ 0x5bd1e995ULL),
-                          c.marker_mode, bseed);
+                          marker_mode, bseed, classes);
       x = x.to(device);
       at::Tensor y = batch.labels.to(device);
       if (c.recipe == "adversarial") {
@@ -187,8 +195,9 @@ TrainResult train_model(const TrainConfig& c) {
   }
   if (c.recipe == "shortcut") {
     Dataset marked = test, rolled = test;
-    marked.images = markers_apply(test.images, test.labels, c.marker_mode, 4242);
-    rolled.images = markers_apply(test.images, labels_roll(test.labels), c.marker_mode, 4242);
+    marked.images = markers_apply(test.images, test.labels, marker_mode, 4242, classes);
+    rolled.images = markers_apply(test.images, labels_roll(test.labels, 1, classes), marker_mode,
+                                  4242, classes);
     r.marker_accuracy = accuracy_eval(fwd, marked, device);
     r.rolled_marker_accuracy = accuracy_eval(fwd, rolled, device);
   }
@@ -204,7 +213,7 @@ TrainResult train_model(const TrainConfig& c) {
   info["train_images"] = train.size();
   info["test_images"] = test.size();
   info["history"] = history;
-  if (c.recipe == "shortcut") info["marker_mode"] = marker_mode_name(c.marker_mode);
+  if (c.recipe == "shortcut") info["marker_mode"] = c.marker_mode;
   ModelMeta meta = m.meta();
   meta.recipe = c.recipe;
   meta.seed = c.seed;
@@ -228,8 +237,8 @@ TrainResult train_model(const TrainConfig& c) {
   return r;
 }
 
-std::vector<TrainResult> train_zoo(const std::string& zoo_yaml,
-                                   const std::vector<std::string>& overrides, bool force) {
+std::vector<TrainResult> train_zoo(const std::string& zoo_yaml, const YAML::Node& overrides,
+                                   bool force) {
   YAML::Node root = yaml_load_file(zoo_yaml);
   YamlReader top(root);
   top.child("defaults");
@@ -254,7 +263,7 @@ std::vector<TrainResult> train_zoo(const std::string& zoo_yaml,
         if (kv.first.as<std::string>() != "seeds")
           job[kv.first.as<std::string>()] = YAML::Clone(kv.second);
       job["seed"] = s;
-      for (const auto& o : overrides) yaml_set(job, o);
+      yaml_merge(job, overrides);
       TrainConfig c = train_config_parse(job);
       if (c.out.empty()) c.out = fmt::format("{}/{}_{}_s{}.pt", out_dir, c.arch, c.recipe, c.seed);
       jobs.push_back(c);

@@ -32,10 +32,10 @@ double robust_accuracy_eval(const ForwardFn& forward, const Dataset& d, const Pg
                             c10::Device device, int64_t batch = 250);
 
 // Trains every model listed in a zoo YAML ({defaults: {...}, models: [{arch, recipe, seeds,
-// ...}]}), skipping models whose output file exists unless `force`. `overrides` are --set
-// assignments applied to every job. Returns one result per model (skipped ones read back from the
-// file).
-std::vector<TrainResult> train_zoo(const std::string& zoo_yaml,
-                                   const std::vector<std::string>& overrides, bool force);
+// ...}]}), skipping models whose output file exists unless `force`. `overrides` (a settings
+// map: --config, flags, --set) are merged into every job. Returns one result per model (skipped
+// ones read back from the file).
+std::vector<TrainResult> train_zoo(const std::string& zoo_yaml, const YAML::Node& overrides,
+                                   bool force = false);
 
 }  // namespace stitch

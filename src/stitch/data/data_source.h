@@ -1,0 +1,43 @@
+#pragma once
+// The `data:` section every command shares: which image data set (Fashion-MNIST IDX, CIFAR-10/100
+// binary, or a generic HDF5 file), and the per-channel normalisation and input shape used for
+// models that record none. Loading returns the same Dataset whatever the source.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "stitch/config/config_table.h"
+#include "stitch/data/fashion_mnist.h"
+
+namespace stitch {
+
+struct DataConfig {
+  std::string source = "fashion_mnist";  // fashion_mnist | cifar10 | cifar100 | hdf5
+  std::string dir = kFashionMnistDir;    // folder of the IDX or CIFAR binary files
+  std::string file;                      // hdf5: one file with groups train/ and test/, or
+  std::string train_file, test_file;     // hdf5: one file per split (images, labels at the root)
+  std::string label = "fine";            // cifar100: fine (100 classes) | coarse (20)
+  std::vector<double> mean, std;         // per channel (or one for all), for models without
+                                         // their own normalisation; empty = none
+  std::vector<int64_t> input_shape;      // [C, H, W]; empty = from the data (checked if given)
+};
+
+const ConfigTable<DataConfig>& data_config_table();
+// Throws StitchError naming the key for settings that cannot work together.
+void data_config_check(const DataConfig& d);
+
+// Loads split "train" or "test" as float32 images in [0, 1] (uint8 sources) or as stored (float
+// sources). Throws StitchError with one line for missing, truncated or inconsistent files.
+Dataset data_load(const DataConfig& d, const std::string& split);
+// [C, H, W] of the data (reads the test split; data.input_shape when given must match it).
+std::vector<int64_t> data_input_shape(const DataConfig& d);
+// One line for logs and provenance: "cifar10 /data/cifar-10-batches-bin".
+std::string data_describe(const DataConfig& d);
+
+// The two readers behind data_load, for tests and tools.
+// CIFAR binary records (1 label byte, or coarse + fine for CIFAR-100, then 3072 pixel bytes).
+Dataset cifar_load(const std::vector<std::string>& files, bool cifar100, bool coarse);
+// HDF5 `images` [N, C, H, W] (uint8 -> /255, or float) and `labels` [N] in `group` ("" = root).
+Dataset hdf5_images_load(const std::string& path, const std::string& group);
+
+}  // namespace stitch

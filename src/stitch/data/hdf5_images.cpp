@@ -1,0 +1,63 @@
+// The generic HDF5 image source: `images` [N, C, H, W] (uint8 or float) and `labels` [N].
+#include <ATen/ATen.h>
+
+#include <fmt/format.h>
+
+#include "stitch/cache/hdf5_io.h"
+#include "stitch/data/data_source.h"
+#include "stitch/util/error.h"
+#include "stitch/util/fs.h"
+
+namespace stitch {
+
+Dataset hdf5_images_load(const std::string& path, const std::string& group) {
+  hdf5::quiet();
+  file_check_readable(path, "HDF5 data file");
+  const std::string where = group.empty() ? path : path + ":" + group;
+  const std::string images = group.empty() ? "images" : group + "/images";
+  const std::string labels = group.empty() ? "labels" : group + "/labels";
+  Dataset d;
+  try {
+    H5::H5File f(path, H5F_ACC_RDONLY);
+    for (const auto& name : {images, labels})
+      if (!hdf5::has_dataset(f, name))
+        throw StitchError(fmt::format(
+            "HDF5 data '{}' has no dataset '{}' (expected images [N,C,H,W] and labels [N]{})", path,
+            name, group.empty() ? "" : " in groups train/ and test/"));
+    H5::DataSet ds = f.openDataSet(images);
+    const int rank = ds.getSpace().getSimpleExtentNdims();
+    if (rank != 4)
+      throw StitchError(
+          fmt::format("HDF5 data '{}': images has {} dimensions, expected 4 "
+                      "[N, C, H, W]",
+                      where, rank));
+    const bool bytes = ds.getTypeClass() == H5T_INTEGER && ds.getIntType().getSize() == 1;
+    if (!bytes && ds.getTypeClass() != H5T_FLOAT)
+      throw StitchError(
+          fmt::format("HDF5 data '{}': images must be uint8 or float, not another type", where));
+    d.images = bytes ? hdf5::dataset_read(f, images, -1, at::kByte, H5::PredType::NATIVE_UINT8)
+                           .to(at::kFloat)
+                           .div_(255.0)
+                     : hdf5::dataset_read(f, images, -1, at::kFloat, H5::PredType::NATIVE_FLOAT);
+    if (f.openDataSet(labels).getSpace().getSimpleExtentNdims() != 1)
+      throw StitchError(fmt::format("HDF5 data '{}': labels must be one-dimensional [N]", where));
+    d.labels = hdf5::dataset_read(f, labels, -1, at::kLong, H5::PredType::NATIVE_INT64);
+  } catch (const H5::Exception& e) {
+    throw StitchError(fmt::format("HDF5 data '{}' cannot be read ({}); is it a complete HDF5 file?",
+                                  where, e.getDetailMsg()));
+  }
+  if (d.images.size(0) != d.labels.size(0))
+    throw StitchError(fmt::format("HDF5 data '{}': {} images but {} labels", where,
+                                  d.images.size(0), d.labels.size(0)));
+  if (d.labels.size(0) == 0) throw StitchError(fmt::format("HDF5 data '{}' is empty", where));
+  if (d.labels.min().item<int64_t>() < 0)
+    throw StitchError(fmt::format("HDF5 data '{}': label {} is out of range (labels are 0..K-1)",
+                                  where, d.labels.min().item<int64_t>()));
+  if (!d.images.isfinite().all().item<bool>())
+    throw StitchError(fmt::format("HDF5 data '{}': images contain NaN or infinity", where));
+  d.images = d.images.contiguous();
+  d.index = at::arange(d.labels.size(0), at::kLong);
+  return d;
+}
+
+}  // namespace stitch
