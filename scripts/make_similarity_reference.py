@@ -88,11 +88,31 @@ def mutual_knn(x, y, k):
     return float(np.mean((ma * mb).sum(1) / k))
 
 
-def cknna(x, y, k):
+def cknna(x, y, k):  # on raw features, the formula of METHODS §4 (no epsilon)
     K, L = x @ x.T, y @ y.T
     mk, ml = topk_mask(K, k), topk_mask(L, k)
     m = mk * ml
     return hsic1(m * K, m * L) / np.sqrt(hsic1(mk * K, mk * K) * hsic1(ml * L, ml * L))
+
+
+def platonic_cknna(feats_a, feats_b, topk):
+    """Huh et al., minyoungg/platonic-rep: measure_alignment.py prepare_features (remove_outliers,
+    q = 0.95, not exact: q_val = mean over samples of each sample's 95th percentile of |f|, then
+    clamp), compute_score (F.normalize rows), metrics.py cknna (unbiased, distance-aware, the
+    denominator sqrt(sim_kk * sim_ll) + 1e-6), re-written in numpy from that code."""
+    def prepare(f):
+        q_val = np.quantile(np.abs(f), 0.95, axis=1).mean()
+        f = np.clip(f, -q_val, q_val)
+        return f / np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-12)
+
+    a, b = prepare(feats_a), prepare(feats_b)
+    K, L = a @ a.T, b @ b.T
+
+    def similarity(K, L):
+        mask = topk_mask(K, topk) * topk_mask(L, topk)
+        return hsic1(mask * K, mask * L)
+
+    return similarity(K, L) / (np.sqrt(similarity(K, K) * similarity(L, L)) + 1e-6)
 
 
 def procrustes_stats(xf, yf, xt, yt):
@@ -136,6 +156,7 @@ vals = {
     "linear_cka": linear_cka(X, Y), "unbiased_cka": unbiased_cka(X, Y),
     "minibatch_cka": kl / np.sqrt(kk * ll), "svcca": svcca(X, Y), "pwcca": pwcca(X, Y),
     "mutual_knn_5": mutual_knn(X, Y, 5), "cknna_5": cknna(X, Y, 5),
+    "cknna_platonic_5": platonic_cknna(X, Y, 5), "cknna_platonic_xx_5": platonic_cknna(X, X, 5),
 }
 vals.update(proc)
 buffers = {"x": torch.tensor(X), "y": torch.tensor(Y), "y_square": torch.tensor(Y2)}

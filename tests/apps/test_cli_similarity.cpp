@@ -27,8 +27,12 @@ TEST(Cli, SimilarityOfAModelWithItself) {
   const auto& same = rows[1];  // head vs head: identical representations
   EXPECT_EQ(same["front_point"], "head");
   for (const char* m :
-       {"linear_cka", "unbiased_cka", "minibatch_cka", "svcca", "pwcca", "mutual_knn", "cknna"})
+       {"linear_cka", "unbiased_cka", "minibatch_cka", "svcca", "pwcca", "mutual_knn"})
     EXPECT_NEAR(same[m].get<double>(), 1.0, 1e-6) << m;
+  // platonic-rep's CKNNA divides by sqrt(sim_kk sim_ll) + 1e-6: just under 1 for equal inputs.
+  EXPECT_EQ(same["cknna_features"], "platonic");
+  EXPECT_NEAR(same["cknna"].get<double>(), 1.0, 1e-3);
+  EXPECT_LE(same["cknna"].get<double>(), 1.0);
   EXPECT_LT(rows[0]["linear_cka"].get<double>(), 1.0 - 1e-6) << "block3 vs head differ";
   // block3 has 3136 features for 400 samples: PWCCA is undefined there and recorded as skipped.
   EXPECT_FALSE(rows[0].contains("pwcca"));

@@ -34,7 +34,12 @@ TEST(Similarity, MatchesNumpyReference) {
   EXPECT_NEAR(svcca(x, y), val("svcca"), 1e-6);
   EXPECT_NEAR(pwcca(x, y), val("pwcca"), 1e-6);
   EXPECT_NEAR(mutual_knn(x, y, 5), val("mutual_knn_5"), 1e-6);
-  EXPECT_NEAR(cknna(x, y, 5), val("cknna_5"), 1e-6);
+  // CKNNA as platonic-rep computes it (clamp, L2 rows, +1e-6), and on raw features.
+  EXPECT_NEAR(cknna(x, y, 5), val("cknna_platonic_5"), 1e-6);
+  EXPECT_NEAR(cknna(x, x, 5), val("cknna_platonic_xx_5"), 1e-6);
+  EXPECT_NEAR(cknna(x, y, 5, "raw"), val("cknna_5"), 1e-6);
+  EXPECT_GT(std::abs(val("cknna_platonic_5") - val("cknna_5")), 0.1)
+      << "the fixture tells them apart";
   // Procrustes statistics, fit on rows [0, 40), held out [40, 60): square and non-square pairs.
   for (const std::string pre : {"procrustes_sq_", "procrustes_"}) {
     const at::Tensor yy = pre == "procrustes_sq_" ? fixture_ref("y_square") : y;
@@ -65,10 +70,10 @@ TEST(Similarity, InvarianceIdentities) {
   }
   EXPECT_NEAR(unbiased_cka(x, x), 1.0, 1e-10);
   EXPECT_NEAR(mutual_knn(x, x, 10), 1.0, 1e-12);
-  EXPECT_NEAR(cknna(x, x, 10), 1.0, 1e-10);
-  // CKNNA with k = n - 1 is unbiased CKA (METHODS §4).
+  EXPECT_NEAR(cknna(x, x, 10, "raw"), 1.0, 1e-10);
+  // CKNNA on raw features with k = n - 1 is unbiased CKA (METHODS §4).
   at::Tensor y = at::randn({80, 10}, at::kDouble);
-  EXPECT_NEAR(cknna(x, y, 79), unbiased_cka(x, y), 1e-9);
+  EXPECT_NEAR(cknna(x, y, 79, "raw"), unbiased_cka(x, y), 1e-9);
   // Independent random representations are far from identical.
   EXPECT_LT(linear_cka(x, y), 0.5);
 }

@@ -150,4 +150,10 @@ std::string data_describe(const DataConfig& d) {
   return fmt::format("{} {}", d.source, d.dir);
 }
 
+std::string data_identity(const DataConfig& d) {
+  if (d.source == "fashion_mnist" && d.mean.empty()) return "";
+  return fmt::format("{} label={} mean=[{}] std=[{}]", data_describe(d), d.label,
+                     fmt::join(d.mean, ","), fmt::join(d.std, ","));
+}
+
 }  // namespace stitch

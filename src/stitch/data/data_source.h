@@ -34,6 +34,10 @@ std::vector<int64_t> data_input_shape(const DataConfig& d);
 // One line for logs and provenance: "cifar10 /data/cifar-10-batches-bin".
 std::string data_describe(const DataConfig& d);
 
+// What makes this data differ from Fashion-MNIST as stored, for cache keys and result rows:
+// source, files, labels and normalisation; "" for the default Fashion-MNIST without mean/std.
+std::string data_identity(const DataConfig& d);
+
 // The two readers behind data_load, for tests and tools.
 // CIFAR binary records (1 label byte, or coarse + fine for CIFAR-100, then 3072 pixel bytes).
 Dataset cifar_load(const std::vector<std::string>& files, bool cifar100, bool coarse);

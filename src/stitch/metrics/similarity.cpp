@@ -78,7 +78,9 @@ at::Tensor knn_prepare(const at::Tensor& a, const std::string& name) {
   at::Tensor norm = c.norm(2, 1, true);
   if (norm.eq(0).any().item<bool>())
     throw StitchError(
-        fmt::format("mutual k-NN: a sample of {} has an all-zero representation", name));
+        fmt::format("k-NN metrics: a sample of {} has an all-zero representation, which cannot "
+                    "be L2-normalised",
+                    name));
   return c / norm;
 }
 
@@ -188,26 +190,26 @@ const at::Tensor& Representation::knn() const {
   return knn_;
 }
 
-const at::Tensor& Representation::raw_gram() const {
-  if (!raw_gram_.defined()) {
+const at::Tensor& Representation::cknna_gram() const {
+  if (!cknna_gram_.defined()) {
     check_gram_rows(n(), name_);
-    const at::Tensor xd = x();
-    raw_gram_ = xd.mm(xd.t());
+    const at::Tensor f = o_.cknna_features == "raw" ? x() : knn_prepare(x(), name_);
+    cknna_gram_ = f.mm(f.t());
   }
-  return raw_gram_;
+  return cknna_gram_;
 }
 
-const at::Tensor& Representation::raw_gram_mask() const {
-  if (!raw_mask_.defined()) {
+const at::Tensor& Representation::cknna_mask() const {
+  if (!cknna_mask_.defined()) {
     check_k(*this, 2, "CKNNA");
-    raw_mask_ = at::zeros_like(raw_gram()).scatter_(1, topk_index(raw_gram(), o_.k), 1.0);
+    cknna_mask_ = at::zeros_like(cknna_gram()).scatter_(1, topk_index(cknna_gram(), o_.k), 1.0);
   }
-  return raw_mask_;
+  return cknna_mask_;
 }
 
 double Representation::cknna_self() const {
   if (cknna_self_ < 0) {
-    at::Tensor mk = raw_gram_mask() * raw_gram();
+    at::Tensor mk = cknna_mask() * cknna_gram();
     cknna_self_ = hsic_unbiased(mk, mk);
     if (cknna_self_ <= 0)
       throw StitchError(fmt::format(
@@ -298,8 +300,11 @@ double mutual_knn(const Representation& a, const Representation& b) {
 double cknna(const Representation& a, const Representation& b) {
   check_pair(a, b, "CKNNA", 4);
   const double kk = a.cknna_self(), ll = b.cknna_self();
-  at::Tensor m = a.raw_gram_mask() * b.raw_gram_mask();
-  return hsic_unbiased(m * a.raw_gram(), m * b.raw_gram()) / std::sqrt(kk * ll);
+  if (a.options().cknna_features != b.options().cknna_features)
+    throw StitchError("CKNNA: both representations need the same cknna_features");
+  at::Tensor m = a.cknna_mask() * b.cknna_mask();
+  const double eps = a.options().cknna_features == "raw" ? 0.0 : 1e-6;  // as measure_alignment.py
+  return hsic_unbiased(m * a.cknna_gram(), m * b.cknna_gram()) / (std::sqrt(kk * ll) + eps);
 }
 
 double linear_cka(const at::Tensor& x, const at::Tensor& y) {
@@ -359,9 +364,10 @@ double mutual_knn(const at::Tensor& x, const at::Tensor& y, int64_t k) {
   return mutual_knn(Representation(x, o), Representation(y, o, "Y"));
 }
 
-double cknna(const at::Tensor& x, const at::Tensor& y, int64_t k) {
+double cknna(const at::Tensor& x, const at::Tensor& y, int64_t k, const std::string& features) {
   SimilarityOptions o;
   o.k = k;
+  o.cknna_features = features;
   return cknna(Representation(x, o), Representation(y, o, "Y"));
 }
 

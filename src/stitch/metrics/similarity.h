@@ -20,6 +20,10 @@ struct SimilarityOptions {
   int64_t svcca_dims = 0;        // or exactly this many when > 0
   int64_t k = 10;                // neighbours for mutual k-NN and CKNNA
   int64_t minibatch = 0;         // batch size for minibatch CKA (whole batches only)
+  // CKNNA features: "platonic" = exactly as Huh et al.'s measure_alignment.py (outliers clamped
+  // and every sample L2-normalised, as for mutual k-NN; +1e-6 in the denominator), or "raw"
+  // (the features as given, no epsilon: CKNNA(X, X) = 1 and k = n-1 gives unbiased CKA).
+  std::string cknna_features = "platonic";
 };
 
 // One representation X [n, p]: checked (2-D, finite) and centred in float64 once (the input is
@@ -54,8 +58,8 @@ class Representation {
   const at::Tensor& basis() const;               // [n, rank]: orthonormal basis of Xc's columns
   const at::Tensor& basis_t_x() const;           // basis()^T Xc [rank, p]
   const at::Tensor& knn() const;                 // [n, k] neighbours after clamp + L2 norm
-  const at::Tensor& raw_gram() const;            // X X^T [n, n] (CKNNA)
-  const at::Tensor& raw_gram_mask() const;       // [n, n] 1 at the top-k of each raw_gram row
+  const at::Tensor& cknna_gram() const;          // F F^T [n, n], F = X or its platonic preparation
+  const at::Tensor& cknna_mask() const;          // [n, n] 1 at the top-k of each cknna_gram row
   double cknna_self() const;                     // HSIC_1(mask . K, mask . K)
 
  private:
@@ -67,7 +71,7 @@ class Representation {
   mutable Gram gram_;
   mutable std::vector<Gram> batch_grams_;
   mutable double cov_norm_ = -1, cknna_self_ = -1;
-  mutable at::Tensor u_, s_, vh_, svcca_basis_, basis_, basis_t_x_, knn_, raw_gram_, raw_mask_;
+  mutable at::Tensor u_, s_, vh_, svcca_basis_, basis_, basis_t_x_, knn_, cknna_gram_, cknna_mask_;
 };
 
 double linear_cka(const Representation& a, const Representation& b);
@@ -109,7 +113,8 @@ double pwcca(const at::Tensor& x, const at::Tensor& y);
 // (self excluded), mean |N_X(i) ∩ N_Y(i)| / k. Needs k < n.
 double mutual_knn(const at::Tensor& x, const at::Tensor& y, int64_t k = 10);
 // CKNNA: unbiased CKA restricted to mutual k-nearest neighbours. Needs 2 <= k < n.
-double cknna(const at::Tensor& x, const at::Tensor& y, int64_t k = 10);
+double cknna(const at::Tensor& x, const at::Tensor& y, int64_t k = 10,
+             const std::string& features = "platonic");
 
 // Procrustes statistics: fit on (x_fit, y_fit), report on held-out (x_test, y_test).
 struct ProcrustesStats {

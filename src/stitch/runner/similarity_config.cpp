@@ -71,6 +71,9 @@ const ConfigTable<SimilarityConfig>& similarity_config_table() {
         .range(4, 1e9)
         .flag("--batch");
     t.add("k", &C::k, "neighbours for mutual k-NN and CKNNA").range(1, 1 << 20).flag("--k");
+    t.add("cknna_features", &C::cknna_features,
+          "CKNNA on features clamped and L2-normalised as platonic-rep does, or on raw features")
+        .choices({"platonic", "raw"});
     t.add("svcca.variance", &C::svcca_variance, "SVCCA keeps directions explaining this much")
         .range(1e-6, 1.0);
     t.add("svcca.dims", &C::svcca_dims, "or exactly this many when > 0").range(0, 1 << 20);

@@ -29,9 +29,10 @@ struct SimilarityConfig {
   // position or token: [n*H*W, C], the rows a 1x1 / per-token stitch layer maps).
   std::string layout = "flatten";
   DataConfig data;
-  int64_t samples = 2000;        // the first n test images (the held-out split)
-  int64_t batch = 500;           // forward batch, and the minibatch-CKA batch (in inputs)
-  int64_t k = 10;                // neighbours for mutual k-NN and CKNNA
+  int64_t samples = 2000;  // the first n test images (the held-out split)
+  int64_t batch = 500;     // forward batch, and the minibatch-CKA batch (in inputs)
+  int64_t k = 10;          // neighbours for mutual k-NN and CKNNA
+  std::string cknna_features = "platonic";  // platonic (Huh et al.'s preparation) | raw
   double svcca_variance = 0.99;  // SVCCA keeps the directions explaining this much variance,
   int64_t svcca_dims = 0;        // or exactly this many when > 0
   std::string device = "auto";

@@ -159,7 +159,10 @@ void pair_metrics(const Representation& x, const Representation& y, int64_t n,
     r["svcca_dims_end"] = y.svcca_basis().size(1);
   }
   if (has("mutual_knn")) r["mutual_knn"] = mutual_knn(x, y);
-  if (has("cknna")) r["cknna"] = cknna(x, y);
+  if (has("cknna")) {
+    r["cknna"] = cknna(x, y);
+    r["cknna_features"] = x.options().cknna_features;
+  }
   if (has("procrustes")) {  // fit on the first half of the inputs, report on the second
     const int64_t half = (n / 2) * (x.n() / n), rest = x.n() - half;
     const at::Tensor xd = x.x(), yd = y.x();
@@ -187,7 +190,7 @@ nlohmann::json row_key(const nlohmann::json& r) {
   nlohmann::json k;
   for (const char* f :
        {"front_sha256", "end_sha256", "front_point", "end_point", "split", "samples", "layout", "k",
-        "batch", "metrics", "svcca_variance", "svcca_dims"})
+        "batch", "metrics", "svcca_variance", "svcca_dims", "cknna_features", "data"})
     k[f] = r.value(f, nlohmann::json());
   return k;
 }
@@ -266,6 +269,8 @@ std::vector<nlohmann::json> similarity_run(const SimilarityConfig& c) {
                           {"batch", c.batch},
                           {"svcca_variance", c.svcca_variance},
                           {"svcca_dims", c.svcca_dims},
+                          {"cknna_features", c.cknna_features},
+                          {"data", data_identity(c.data)},
                           {"metrics", fmt::format("{}", fmt::join(c.metrics, ","))},
                           {"front_sha256", sha_a},
                           {"end_sha256", sha_b}};
@@ -323,6 +328,7 @@ std::vector<nlohmann::json> similarity_run(const SimilarityConfig& c) {
       o.minibatch = c.batch * (x.size(0) / n);
       o.svcca_variance = c.svcca_variance;
       o.svcca_dims = c.svcca_dims;
+      o.cknna_features = c.cknna_features;
       return Representation(x, o, name);
     };
     std::vector<Representation> ra, rb;

@@ -56,10 +56,7 @@ ShardData::ShardData(const Plan& plan)
   const StitchConfig& c = plan.config.job;
   train = dataset_first(data_load(c.data, "train"), c.train_samples);
   init = dataset_first(train, c.init_samples);
-  const DataConfig& dc = c.data;
-  if (dc.source != "fashion_mnist" || !dc.mean.empty())
-    data_id = fmt::format("{} label={} mean=[{}] std=[{}]", data_describe(dc), dc.label,
-                          fmt::join(dc.mean, ","), fmt::join(dc.std, ","));
+  data_id = data_identity(c.data);
   test = dataset_first(data_load(c.data, "test"), c.test_samples);
   const int64_t top =
       std::max(train.labels.max().item<int64_t>(), test.labels.max().item<int64_t>());
