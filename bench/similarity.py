@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Similarity metrics of bench/similarity.cpp in Python with torch (float64), written from
-METHODS.md §4 the way a researcher would (Kornblith's feature-space linear CKA, Song's HSIC_1 on
+docs/methods.md §4 the way a researcher would (Kornblith's feature-space linear CKA, Song's HSIC_1 on
 X X^T Grams as in platonic-rep, platonic-rep's mutual k-NN with outlier clamp + L2 norm).
 
     /usr/bin/python3 bench/similarity.py METRIC [n] [p] [threads]

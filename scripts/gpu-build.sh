@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds stitch against a CUDA LibTorch on a machine that has PyTorch but no apt (the lent GPU
-# machine: Ubuntu 24.04, torch 2.x + CUDA in its python3; DESIGN.md §7 of the project notes).
+# machine: Ubuntu 24.04, torch 2.x + CUDA in its python3; docs/architecture.md §7 of the project notes).
 #   on this Debian machine:  bash scripts/gpu-build.sh fetch
 #       downloads the Debian dev packages the build needs into .gpu-debs/ (git-ignored; carry it)
 #   on the GPU machine:      bash scripts/gpu-build.sh build [BUILD_DIR]   (default /tmp/b)

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Reference values for the similarity metrics, written from METHODS.md §3-§4 with numpy only
+"""Reference values for the similarity metrics, written from docs/methods.md §3-§4 with numpy only
 (float64), independently of the C++ code. Output: tests/fixtures/similarity_reference.pt.
 
     /usr/bin/python3 scripts/make_similarity_reference.py

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Reference values for the closed-form stitches and the FuLA loss, written from METHODS.md with
+"""Reference values for the closed-form stitches and the FuLA loss, written from docs/methods.md with
 numpy (float64), independently of the C++ code. Output: tests/fixtures/stitch_reference.pt, a
 TorchScript container whose buffers hold inputs and expected outputs.
 

@@ -8,6 +8,7 @@
 
 #include "commands.h"
 #include "config_cli.h"
+#include "stitch/cache/activation_cache.h"
 #include "stitch/runner/activation_export.h"
 
 namespace stitch::cli {
@@ -24,7 +25,7 @@ void add_activations(CLI::App& app, std::function<int()>& run) {
       const auto points = activations_export(c);
       std::printf("%s: %s, %lld %s images\n", c.out.c_str(),
                   fmt::format("{}", fmt::join(points, ", ")).c_str(),
-                  static_cast<long long>(c.samples), c.split.c_str());
+                  static_cast<long long>(activations_open(c.out).indices.size(0)), c.split.c_str());
       return 0;
     };
   });

@@ -54,7 +54,7 @@ TEST(FashionMnist, MatchesIndependentReader) {
     EXPECT_FLOAT_EQ(d.images[1234][0][14][14].item<float>(),
                     s["image_1234_pixel_14_14"].get<float>());
   }
-  // The published normalisation constants (DESIGN.md §6) are the train-set statistics.
+  // The published normalisation constants (docs/architecture.md §6) are the train-set statistics.
   EXPECT_NEAR(f["train"]["mean"].get<double>(), kFashionMnistMean, 1e-4);
   EXPECT_NEAR(f["train"]["std"].get<double>(), kFashionMnistStd, 1e-4);
 }

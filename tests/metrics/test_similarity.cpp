@@ -21,7 +21,7 @@ at::Tensor random_rotation(int64_t d) {
 }
 }  // namespace
 
-// Reference: scripts/make_similarity_reference.py (numpy, float64, written from METHODS.md).
+// Reference: scripts/make_similarity_reference.py (numpy, float64, written from docs/methods.md).
 // Both sides compute in float64 on 60 x 12 data: agreement to 1e-6 is the bar and
 // leaves ~1e6 x machine-epsilon room for different summation orders.
 TEST(Similarity, MatchesNumpyReference) {

@@ -1,5 +1,5 @@
 #pragma once
-// PGD-L-infinity (Madry et al.; METHODS.md §6) in pixel space [0, 1].
+// PGD-L-infinity (Madry et al.; docs/methods.md §6) in pixel space [0, 1].
 #include <cstdint>
 #include <functional>
 

@@ -1,6 +1,7 @@
 #pragma once
-// Activation files (HDF5, DESIGN.md §5): one float32 dataset `/<point>` [N, ...] per stitch point,
-// chunked along N, plus `/indices` (row of each sample in the source data file, int64 [N]) and
+// Activation files (HDF5, docs/architecture.md §5): one float32 dataset `/<point>` [N, ...] per
+// stitch point, chunked along N, plus `/indices` (row of each sample in the source data file, int64
+// [N]) and
 // `/labels` (int64 [N]); file attributes say which model (path, SHA-256), split, git commit and
 // LibTorch version made it. h5py reads them directly: `h5py.File(f)["block2"][:]`.
 #include <cstdint>

@@ -1,5 +1,5 @@
 #pragma once
-// Functional-similarity metrics on logits (METHODS.md §1.7). Pure functions of tensors.
+// Functional-similarity metrics on logits (docs/methods.md §1.7). Pure functions of tensors.
 // logits [N, K], labels [N] int64.
 #include <cstdint>
 

@@ -1,5 +1,5 @@
 #pragma once
-// Representation-similarity metrics (METHODS.md §3, §4) on activations X [n, p], Y [n, q]
+// Representation-similarity metrics (docs/methods.md §3, §4) on activations X [n, p], Y [n, q]
 // (rows = the same n inputs; flatten conv maps per sample first). Computed in float64 on the
 // inputs' device. Inputs that would give NaN or meaningless values are refused with a
 // StitchError: mismatched n, NaN/Inf, too few rows, k >= n, zero-variance representations.

@@ -1,6 +1,7 @@
 #pragma once
-// TorchScript graph surgery behind StagedModel (DESIGN.md §3). Everything TorchScript-specific
-// stays in src/stitch/model/ so another backend (torch.export) can be added later.
+// TorchScript graph surgery behind StagedModel (docs/architecture.md §3). Everything
+// TorchScript-specific stays in src/stitch/model/ so another backend (torch.export) can be added
+// later.
 #include <memory>
 #include <string>
 #include <vector>

@@ -1,6 +1,6 @@
 #pragma once
 // A TorchScript model run stage by stage: stitch-point discovery, activation shapes, and
-// forward passes between any two points (DESIGN.md §3). Torch-free header (pimpl).
+// forward passes between any two points (docs/architecture.md §3). Torch-free header (pimpl).
 #include <cstdint>
 #include <memory>
 #include <string>

@@ -1,5 +1,5 @@
 #pragma once
-// Stitch training losses (METHODS.md §1.3, §5), differentiable.
+// Stitch training losses (docs/methods.md §1.3, §5), differentiable.
 #include <vector>
 
 #include <ATen/core/Tensor.h>

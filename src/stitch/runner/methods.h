@@ -1,6 +1,6 @@
 #pragma once
-// The stitching methods, declared once (METHODS.md §1.2, §1.3, §2.3, §2.5, §3): what each needs
-// and how it is fitted or trained. Adding a method means adding one entry to the table in
+// The stitching methods, declared once (docs/methods.md §1.2, §1.3, §2.3, §2.5, §3): what each
+// needs and how it is fitted or trained. Adding a method means adding one entry to the table in
 // methods.cpp; the runner, the config validation and the job keys read everything from here.
 #include <string>
 #include <vector>

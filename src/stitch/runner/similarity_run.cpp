@@ -100,10 +100,6 @@ std::vector<MinibatchCka> stream_minibatch_cka(Side& a, Side& b, const Similarit
                                                const std::vector<std::pair<size_t, size_t>>& pairs,
                                                const std::vector<size_t>& todo, c10::Device dev,
                                                std::vector<std::array<int64_t, 3>>& shape) {
-  if (n < c.batch)
-    throw StitchError(fmt::format(
-        "minibatch CKA: {} samples are less than one batch of {}; use a smaller --batch", n,
-        c.batch));
   std::vector<MinibatchCka> acc(pairs.size());
   shape.assign(pairs.size(), {0, 0, 0});
   for (int64_t s = 0; s + c.batch <= n; s += c.batch) {
@@ -245,6 +241,12 @@ std::vector<nlohmann::json> similarity_run(const SimilarityConfig& c) {
   std::filesystem::create_directories(dir, ec);
   if (ec) throw StitchError(fmt::format("cannot create output folder '{}': {}", dir, ec.message()));
   const int64_t n = test.size() > 0 ? test.size() : c.samples;
+  if (n < c.batch &&
+      std::find(c.metrics.begin(), c.metrics.end(), "minibatch_cka") != c.metrics.end())
+    throw StitchError(fmt::format(
+        "minibatch CKA: {} samples are less than one batch of {}; use --batch {} or fewer, or "
+        "leave minibatch_cka out of --metrics",
+        n, c.batch, n));
   for (const Side* s : {&a, &b})
     if (!s->model && s->file_indices.size(0) < n)
       throw StitchError(fmt::format("'{}' holds {} samples, {} are needed; use --samples {}",

@@ -21,7 +21,7 @@ struct StitchConfig {
   std::vector<int64_t> seeds{0};
   DataConfig data;  // the data set (Fashion-MNIST by default) and its sample counts:
   int64_t train_samples = 10000, test_samples = 10000, init_samples = 500;
-  // trained methods (METHODS.md §1.5 defaults)
+  // trained methods (docs/methods.md §1.5 defaults)
   int64_t epochs = 5, batch_size = 128;
   double lr = 1e-3, weight_decay = 1e-4;
   std::string schedule = "step";  // step (x0.1 at 1/3, 2/3) | cosine | constant, per iteration

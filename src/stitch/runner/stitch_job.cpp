@@ -191,7 +191,7 @@ Evaluation evaluate(StitchLayer& T, StagedModel& end, const JobInputs& in, const
 }
 
 // Evaluations that need the stitched model on new images (front recomputed): robust accuracy
-// under PGD and excess agreement with shortcut markers (METHODS.md §1.6b).
+// under PGD and excess agreement with shortcut markers (docs/methods.md §1.6b).
 void evaluate_inputs(StitchLayer& T, StagedModel& front, StagedModel& end, const Dataset& test,
                      const StitchConfig& c, Evaluation& ev) {
   const c10::Device dev = T->weight().device();

@@ -37,7 +37,7 @@ struct JobInputs {
   const Dataset* test_images = nullptr;  // for evaluations that run new inputs (PGD, markers)
 };
 
-// Test-set evaluation of a stitched model (METHODS.md §1.7).
+// Test-set evaluation of a stitched model (docs/methods.md §1.7).
 struct Evaluation {
   double stitched_acc = 0, stitched_top5 = 0, end_acc = 0, front_acc = 0, stitching_penalty = 0;
   double agreement = 0, hard_agreement = 0, soft_agreement = 0, kappa = 0;

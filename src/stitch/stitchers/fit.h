@@ -1,5 +1,5 @@
 #pragma once
-// Closed-form affine maps between paired activation rows (METHODS.md §1.4, §2.3, §2.5, §3).
+// Closed-form affine maps between paired activation rows (docs/methods.md §1.4, §2.3, §2.5, §3).
 // X [n, p] (front rows), Y [n, q] (end rows); computed in float64 on X's device.
 #include <ATen/core/Tensor.h>
 

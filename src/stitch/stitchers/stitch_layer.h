@@ -1,5 +1,5 @@
 #pragma once
-// The stitching layer T: an affine map applied per position (METHODS.md §1.4):
+// The stitching layer T: an affine map applied per position (docs/methods.md §1.4):
 //   conv   [N,C,H,W] -> [N,C',H',W']  1x1 conv (bilinear resize to H'xW' first if sizes differ)
 //   tokens [N,T,D]   -> [N,T,D']      per-token linear (token counts must match)
 //   vector [N,D]     -> [N,D']        linear
