@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "commands.h"
+#include "config_cli.h"
 #include "stitch/util/error.h"
 
 extern char** environ;
@@ -36,44 +37,61 @@ int run_process(const std::vector<std::string>& argv) {
 }
 }  // namespace
 
+namespace {
+struct ReportConfig {
+  std::string dir, out, metric = "stitched_acc";
+  std::vector<std::string> similarity;
+};
+
+const ConfigTable<ReportConfig>& report_table() {
+  using C = ReportConfig;
+  static const ConfigTable<C> t = [] {
+    ConfigTable<C> t;
+    t.add("dir", &C::dir, "a sweep's output folder (holds results.jsonl)").flag("dir");
+    t.add("similarity", &C::similarity,
+          "folders of `stitch similarity` runs whose pairs go beside the stitching scores "
+          "(linear CKA heatmaps, rank correlations)")
+        .flag("--similarity");
+    t.add("out", &C::out, "where report.md and the PNGs go (\"\" = <dir>/report)").flag("--out");
+    t.add("metric", &C::metric, "the main stitching metric of the figures")
+        .choices({"stitched_acc", "agreement", "soft_agreement", "stitching_penalty", "fula_test",
+                  "stitch_residual", "robust_acc", "excess_agreement"})
+        .flag("--metric");
+    return t;
+  }();
+  return t;
+}
+}  // namespace
+
 void add_report(CLI::App& app, std::function<int()>& run) {
   auto* cmd = app.add_subcommand(
       "report",
       "markdown summary and PNG figures (heatmaps, metric vs layer) of a sweep's results");
-  auto dir = std::make_shared<std::string>();
-  auto sims = std::make_shared<std::vector<std::string>>();
-  auto out = std::make_shared<std::string>();
-  auto metric = std::make_shared<std::string>("stitched_acc");
-  cmd->add_option("dir", *dir, "a sweep's output folder (holds results.jsonl)")->required();
-  cmd->add_option("--similarity", *sims,
-                  "folders of `stitch similarity` runs whose pairs go beside the stitching "
-                  "scores (linear CKA heatmaps, rank correlations)");
-  cmd->add_option("--out", *out, "where report.md and the PNGs go (default: <dir>/report)");
-  cmd->add_option("--metric", *metric, "the main stitching metric of the figures")
-      ->check(CLI::IsMember({"stitched_acc", "agreement", "soft_agreement", "stitching_penalty",
-                             "fula_test", "stitch_residual", "robust_acc", "excess_agreement"}));
-  cmd->callback([&run, dir, sims, out, metric] {
-    run = [dir, sims, out, metric] {
+  auto cli = std::make_shared<ConfigCli>(cmd, report_table(), report_table().help());
+  cmd->callback([&run, cli] {
+    run = [cli] {
       namespace fs = std::filesystem;
-      for (const auto& d : std::vector<std::string>{*dir})
-        if (!fs::exists(d + "/results.jsonl"))
-          throw StitchError(fmt::format(
-              "'{}' has no results.jsonl; give a sweep's output folder (runs/<name>) after "
-              "`stitch sweep run` or `stitch sweep collect`",
-              d));
-      for (const auto& s : *sims)
+      ReportConfig c;
+      report_table().parse(cli->node(), c);
+      if (c.dir.empty()) throw StitchError("report: give a sweep's output folder (runs/<name>)");
+      if (!fs::exists(c.dir + "/results.jsonl"))
+        throw StitchError(fmt::format(
+            "'{}' has no results.jsonl; give a sweep's output folder (runs/<name>) after "
+            "`stitch sweep run` or `stitch sweep collect`",
+            c.dir));
+      for (const auto& s : c.similarity)
         if (!fs::exists(s + "/results.jsonl"))
           throw StitchError(fmt::format(
               "'{}' has no results.jsonl; give the folder of a `stitch similarity` run", s));
       const char* py = std::getenv("STITCH_PYTHON");
       std::vector<std::string> argv{py ? py : "/usr/bin/python3",
                                     std::string(STITCH_SOURCE_DIR) + "/scripts/report.py",
-                                    *dir,
+                                    c.dir,
                                     "--out",
-                                    out->empty() ? *dir + "/report" : *out,
+                                    c.out.empty() ? c.dir + "/report" : c.out,
                                     "--metric",
-                                    *metric};
-      for (const auto& s : *sims) {
+                                    c.metric};
+      for (const auto& s : c.similarity) {
         argv.push_back("--similarity");
         argv.push_back(s);
       }
