@@ -63,6 +63,9 @@ void init_stitch(StitchLayer& T, const Method& m, int64_t seed, const JobInputs&
   }
 }
 
+// Steps between read-backs of the loss (NaN check, progress): each read-back syncs the device.
+constexpr int64_t kLossSyncSteps = 16;
+
 Json train_stitch(StitchLayer& T, StagedModel& end, const Method& m, int64_t seed,
                   const JobInputs& in, const StitchConfig& c, const std::string& label) {
   const c10::Device dev = T->weight().device();
@@ -86,6 +89,7 @@ Json train_stitch(StitchLayer& T, StagedModel& end, const Method& m, int64_t see
   end.train(c.bn_mode == "train");
   int64_t step = 0;
   double ema = 0;
+  at::Tensor window;  // sum of the losses since the last read-back
   for (int64_t e = 0; e < c.epochs; ++e) {
     batcher.epoch_begin(e);
     double sum = 0;
@@ -113,12 +117,6 @@ Json train_stitch(StitchLayer& T, StagedModel& end, const Method& m, int64_t see
         s.logits = end_from(end, s.z, c.end_point, in.downstream, nullptr);
       }
       at::Tensor loss = m.loss(s, c);
-      const double lv = loss.item<double>();
-      if (!std::isfinite(lv))
-        throw StitchError(
-            fmt::format("{} seed {}: loss is {} at epoch {} step {}; lower train.lr (now {}) or "
-                        "check the models",
-                        m.name, seed, lv, e + 1, b + 1, c.lr));
       loss.backward();
       opt.step();
       if (c.iso_lambda > 0 && c.rank == 0) {  // decoupled AdamO-style step: moments never see it
@@ -126,9 +124,23 @@ Json train_stitch(StitchLayer& T, StagedModel& end, const Method& m, int64_t see
         at::Tensor w = T->named_parameters()["weight"];
         w.sub_(schedule_lr(c.schedule, c.lr, step, total) * c.iso_lambda * isometry_grad(w));
       }
-      sum += lv;
-      ema = step == 0 ? lv : 0.98 * ema + 0.02 * lv;
-      progress.update(step + 1, fmt::format("loss {:.4f}", ema));
+      // The loss is read back (a device sync on GPUs) once per window of steps, not every step.
+      window = window.defined() ? window + loss.detach() : loss.detach();
+      if ((b + 1) % kLossSyncSteps == 0 || b + 1 == nb) {
+        const int64_t n = (b % kLossSyncSteps) + 1;
+        const double lv = window.item<double>() / static_cast<double>(n);
+        window = at::Tensor();
+        if (!std::isfinite(lv))
+          throw StitchError(fmt::format(
+              "{} seed {}: loss is {} at epoch {} steps {}..{}; lower train.lr (now {}) or "
+              "check the models",
+              m.name, seed, lv, e + 1, b + 2 - n, b + 1, c.lr));
+        sum += lv * static_cast<double>(n);
+        ema = step + 1 == n ? lv
+                            : std::pow(0.98, static_cast<double>(n)) * ema +
+                                  (1 - std::pow(0.98, static_cast<double>(n))) * lv;
+        progress.update(step + 1, fmt::format("loss {:.4f}", ema));
+      }
     }
     curve.push_back({{"epoch", e + 1}, {"loss", sum / static_cast<double>(nb)}});
   }
