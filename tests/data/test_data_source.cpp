@@ -181,6 +181,19 @@ TEST(DataSource, BadHdf5FilesAreOneLineErrors) {
             std::string::npos);
 }
 
+// label_map relabels (e.g. Fashion-MNIST's ten classes into coarse groups) for every split.
+TEST(DataSource, LabelMapRelabelsAndIsCheckedAgainstTheLabels) {
+  DataConfig d;
+  d.label_map = {0, 1, 0, 2, 0, 3, 0, 3, 4, 3};  // tops, trousers, dresses, footwear, bags
+  const Dataset fine = fashion_mnist_load("test"), coarse = data_load(d, "test");
+  const at::Tensor map = at::tensor(d.label_map, at::kLong);
+  EXPECT_TRUE(at::equal(coarse.labels, map.index_select(0, fine.labels)));
+  EXPECT_EQ(coarse.labels.max().item<int64_t>(), 4);
+  d.label_map = {0, 1, 2};
+  EXPECT_NE(test::error_of([&] { data_load(d, "test"); }).find("label_map has 3 entries"),
+            std::string::npos);
+}
+
 TEST(DataSource, ConfigSectionSuggestsKeysAndChecksNormalisation) {
   DataConfig d;
   const std::string typo =

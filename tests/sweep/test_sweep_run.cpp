@@ -6,6 +6,7 @@
 #include <set>
 
 #include "stitch/runner/results.h"
+#include "stitch/sweep/job_inputs.h"
 #include "stitch/sweep/sweep_run.h"
 #include "stitch/util/error.h"
 #include "test_util.h"
@@ -163,4 +164,32 @@ TEST(SweepRun, ClosedFormJobsStoreOnlyTheInitRows) {
       entries.insert(f.path().filename().string().substr(0, 10));
   EXPECT_EQ(entries, (std::set<std::string>{"test_n500_", "train_n100"})) << "no train_n512";
   for (const auto& r : rows) EXPECT_EQ(r["train_samples"].get<int64_t>(), 100) << r;
+}
+
+// The shortcut testbed plants class markers in the stitch-training images: those images (and
+// only those) differ from the clean ones, their activations are a different store entry, and
+// the setting is part of every job's key; unmarked sweeps keep their keys.
+TEST(SweepRun, PlantedTrainingMarkersChangeTrainImagesKeysAndStoreEntries) {
+  const std::string out = test::temp_dir();
+  SweepConfig clean = small_sweep(out);
+  SweepConfig marked = clean;
+  marked.job.train_markers = "pixel_loc";
+  marked.job.train_marker_prob = 0.5;
+  Plan pc = plan_make(clean, c10::Device("cpu")), pm = plan_make(marked, c10::Device("cpu"));
+  const ShardData dc(pc), dm(pm);
+  const at::Tensor changed = (dm.train.images - dc.train.images).abs().flatten(1).amax(1).gt(0);
+  const double share = changed.to(at::kDouble).mean().item<double>();
+  EXPECT_GT(share, 0.4) << "about half the images carry a marker";
+  EXPECT_LT(share, 0.6);
+  EXPECT_TRUE(at::equal(dm.test.images, dc.test.images)) << "test images stay clean";
+  EXPECT_TRUE(at::equal(dm.init.images, dm.train.images.narrow(0, 0, dm.init.size())));
+  EXPECT_NE(dm.store.entry_dir(dm.entry(pm, 0, "train")),
+            dc.store.entry_dir(dc.entry(pc, 0, "train")));
+  EXPECT_EQ(dm.store.entry_dir(dm.entry(pm, 0, "test")),
+            dc.store.entry_dir(dc.entry(pc, 0, "test")));
+  ASSERT_EQ(pc.jobs.size(), pm.jobs.size());
+  for (size_t i = 0; i < pc.jobs.size(); ++i) {
+    EXPECT_NE(pc.jobs[i].key, pm.jobs[i].key);
+    EXPECT_FALSE(pc.jobs[i].key_settings.contains("train_markers"));
+  }
 }

@@ -29,6 +29,9 @@ const ConfigTable<DataConfig>& data_config_table() {
     t.add("std", &DataConfig::std, "per-channel std divided by, for the same models");
     t.add("input_shape", &DataConfig::input_shape, "C,H,W (default: from the data)")
         .range(1, 1 << 20);
+    t.add("label_map", &DataConfig::label_map,
+          "relabel: class k becomes label_map[k], e.g. coarse groups (empty = as stored)")
+        .range(0, 1 << 20);
     return t;
   }();
   return t;
@@ -131,6 +134,13 @@ Dataset data_load(const DataConfig& d, const std::string& split) {
     throw StitchError(fmt::format("data.input_shape [{}] does not match the {} images [{}]",
                                   fmt::join(d.input_shape, ","), data_describe(d),
                                   fmt::join(shape.begin() + 1, shape.end(), ",")));
+  if (!d.label_map.empty()) {
+    const int64_t top = out.labels.max().item<int64_t>();
+    if (top >= static_cast<int64_t>(d.label_map.size()))
+      throw StitchError(fmt::format("data.label_map has {} entries but {} has label {}",
+                                    d.label_map.size(), data_describe(d), top));
+    out.labels = at::tensor(d.label_map, at::kLong).index_select(0, out.labels);
+  }
   const int64_t c = shape[1];
   if (!d.mean.empty() && d.mean.size() != 1 && static_cast<int64_t>(d.mean.size()) != c)
     throw StitchError(fmt::format("data.mean/std have {} values but the images have {} channels",
@@ -151,9 +161,11 @@ std::string data_describe(const DataConfig& d) {
 }
 
 std::string data_identity(const DataConfig& d) {
-  if (d.source == "fashion_mnist" && d.mean.empty()) return "";
-  return fmt::format("{} label={} mean=[{}] std=[{}]", data_describe(d), d.label,
-                     fmt::join(d.mean, ","), fmt::join(d.std, ","));
+  if (d.source == "fashion_mnist" && d.mean.empty() && d.label_map.empty()) return "";
+  std::string id = fmt::format("{} label={} mean=[{}] std=[{}]", data_describe(d), d.label,
+                               fmt::join(d.mean, ","), fmt::join(d.std, ","));
+  if (!d.label_map.empty()) id += fmt::format(" label_map=[{}]", fmt::join(d.label_map, ","));
+  return id;
 }
 
 }  // namespace stitch

@@ -20,6 +20,8 @@ struct DataConfig {
   std::vector<double> mean, std;         // per channel (or one for all), for models without
                                          // their own normalisation; empty = none
   std::vector<int64_t> input_shape;      // [C, H, W]; empty = from the data (checked if given)
+  std::vector<int64_t> label_map;        // label k becomes label_map[k] (e.g. coarse groups);
+                                         // empty = labels as stored
 };
 
 const ConfigTable<DataConfig>& data_config_table();

@@ -152,6 +152,15 @@ at::Tensor markers_apply(const at::Tensor& images, const at::Tensor& marker_clas
   return out;
 }
 
+at::Tensor marker_classes(const at::Tensor& labels, double p, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  at::Tensor cls = labels.to(at::kCPU).clone();
+  auto a = cls.accessor<int64_t, 1>();
+  for (int64_t i = 0; i < cls.size(0); ++i)
+    if (static_cast<double>(rng() >> 11) * 0x1.0p-53 >= p) a[i] = -1;
+  return cls;
+}
+
 at::Tensor labels_roll(const at::Tensor& labels, int64_t shift, int64_t num_classes) {
   return (labels + shift).remainder(num_classes);
 }

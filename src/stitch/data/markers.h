@@ -34,6 +34,9 @@ at::Tensor marker_locations(int64_t num_classes = 10, int64_t height = 28, int64
 at::Tensor markers_apply(const at::Tensor& images, const at::Tensor& marker_class, MarkerMode mode,
                          uint64_t seed, int64_t num_classes = 10);
 
+// Per-sample marker classes: each sample's label with probability p, else -1 (no marker).
+at::Tensor marker_classes(const at::Tensor& labels, double p, uint64_t seed);
+
 // (labels + shift) mod K: the "rolled" wrong-class markers used by excess agreement.
 at::Tensor labels_roll(const at::Tensor& labels, int64_t shift = 1, int64_t num_classes = 10);
 

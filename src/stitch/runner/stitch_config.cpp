@@ -35,6 +35,13 @@ const ConfigTable<StitchConfig>& stitch_settings_table() {
     t.add("train.bn_mode", &C::bn_mode, "frozen networks' BatchNorm mode while training")
         .choices({"eval", "train"});
     t.add("train.iso_lambda", &C::iso_lambda, "isometry-step weight (0 = off)").range(0, 1e6);
+    t.add("train.markers", &C::train_markers,
+          "shortcut testbed: plant class markers in the stitch-training images (rand: random "
+          "patterns, the control)")
+        .choices({"none", "pixel", "pixel_loc", "rand"});
+    t.add("train.marker_prob", &C::train_marker_prob,
+          "share of training images that carry their class marker")
+        .range(0, 1);
     t.add("stitch.bn_before", &C::bn_before, "BatchNorm before the stitch layer");
     t.add("stitch.bn_after", &C::bn_after, "BatchNorm after the stitch layer");
     t.add("stitch.rank", &C::rank, "low-rank stitch (0 = full rank)").range(0, 1 << 20);

@@ -9,6 +9,7 @@
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
+#include "stitch/data/markers.h"
 #include "stitch/runner/methods.h"
 #include "stitch/util/error.h"
 #include "stitch/util/progress.h"
@@ -16,6 +17,7 @@
 namespace stitch {
 
 namespace {
+constexpr uint64_t kTrainMarkerSeed = 7001;  // which images carry markers, and where
 constexpr int64_t kStoreBatch = 500;
 
 void add(std::vector<std::string>& v, const std::string& p) {
@@ -57,6 +59,7 @@ ShardData::ShardData(const Plan& plan)
   train = dataset_first(data_load(c.data, "train"), c.train_samples);
   init = dataset_first(train, c.init_samples);
   data_id = data_identity(c.data);
+  train_data_id = data_id;
   test = dataset_first(data_load(c.data, "test"), c.test_samples);
   const int64_t top =
       std::max(train.labels.max().item<int64_t>(), test.labels.max().item<int64_t>());
@@ -67,6 +70,15 @@ ShardData::ShardData(const Plan& plan)
                       "data with 0..{} or a model for {} classes",
                       data_describe(c.data), top, m.path, m.model.num_classes(),
                       m.model.num_classes() - 1, top + 1));
+  if (c.train_markers != "none") {  // the shortcut testbed: marked stitch-training images
+    int64_t classes = top + 1;
+    for (const auto& m : plan.models) classes = std::max(classes, m.model.num_classes());
+    train.images = markers_apply(
+        train.images, marker_classes(train.labels, c.train_marker_prob, kTrainMarkerSeed),
+        marker_mode_parse(c.train_markers), kTrainMarkerSeed + 1, classes);
+    init = dataset_first(train, c.init_samples);
+    train_data_id += fmt::format(" train_markers={} p={}", c.train_markers, c.train_marker_prob);
+  }
 }
 
 const Dataset& ShardData::data(const std::string& split) const {
@@ -77,8 +89,8 @@ StoreEntry ShardData::entry(const Plan& plan, size_t model, const std::string& s
   const PlannedModel& m = plan.models[model];
   const Dataset& d = data(split);
   // The init rows are the first training images: an entry of the train split with fewer rows.
-  return StoreEntry{m.path, m.sha256, split == "init" ? "train" : split, d.index, d.labels,
-                    dtype,  data_id};
+  return StoreEntry{m.path,   m.sha256, split == "init" ? "train" : split,        d.index,
+                    d.labels, dtype,    split == "test" ? data_id : train_data_id};
 }
 
 std::vector<int64_t> ShardData::shape(const PlannedModel& m, const std::string& point) {

@@ -27,7 +27,8 @@ StoreNeeds store_needs(const Plan& plan, const std::vector<size_t>& jobs);
 std::string fit_split(const Method& m);  // "init" for closed-form methods, else "train"
 
 struct ShardData {
-  std::string data_id;        // StoreEntry::data of this data source
+  std::string data_id;        // StoreEntry::data of this data source (test split)
+  std::string train_data_id;  // the same plus the planted training markers, if any
   Dataset train, init, test;  // first data.train_samples / init_samples / test_samples images
   ActivationStore store;
   std::string dtype;

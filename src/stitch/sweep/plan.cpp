@@ -74,28 +74,32 @@ Json data_key(const StitchConfig& c) {
     k["label"] = d.label;
   }
   if (!d.mean.empty()) k["normalization"] = {d.mean, d.std};
+  if (!d.label_map.empty()) k["label_map"] = d.label_map;
   return k;
 }
 
 Json job_key_settings(const Plan& p, const Job& j, const Method& m) {
   const StitchConfig& c = p.config.job;
-  return {{"format_version", kJobFormatVersion},
-          {"front_sha256", p.models[j.front].sha256},
-          {"end_sha256", p.models[j.end].sha256},
-          {"front_point", j.front_point},
-          {"end_point", j.end_point},
-          {"method", j.method},
-          {"seed", j.seed},
-          {"data", data_key(c)},
-          {"stitch", {{"bn_before", c.bn_before}, {"bn_after", c.bn_after}, {"rank", c.rank}}},
-          {"eval",
-           {{"robust_samples", c.robust_samples},
-            {"robust_steps", c.robust_steps},
-            {"robust_epsilon", c.robust_epsilon},
-            {"robust_alpha", c.robust_alpha},
-            {"markers", c.markers}}},
-          {"store_dtype", p.config.store_dtype},
-          {"method_settings", m.settings(c)}};
+  Json k = {{"format_version", kJobFormatVersion},
+            {"front_sha256", p.models[j.front].sha256},
+            {"end_sha256", p.models[j.end].sha256},
+            {"front_point", j.front_point},
+            {"end_point", j.end_point},
+            {"method", j.method},
+            {"seed", j.seed},
+            {"data", data_key(c)},
+            {"stitch", {{"bn_before", c.bn_before}, {"bn_after", c.bn_after}, {"rank", c.rank}}},
+            {"eval",
+             {{"robust_samples", c.robust_samples},
+              {"robust_steps", c.robust_steps},
+              {"robust_epsilon", c.robust_epsilon},
+              {"robust_alpha", c.robust_alpha},
+              {"markers", c.markers}}},
+            {"store_dtype", p.config.store_dtype},
+            {"method_settings", m.settings(c)}};
+  if (c.train_markers != "none")  // absent otherwise: keys of earlier jobs stay valid
+    k["train_markers"] = {c.train_markers, c.train_marker_prob};
+  return k;
 }
 
 double job_cost(const StitchConfig& c, const Method& m) {

@@ -52,20 +52,6 @@ double robust_accuracy_eval(const ForwardFn& forward, const Dataset& d, const Pg
   return d.size() ? static_cast<double>(correct) / static_cast<double>(d.size()) : 0.0;
 }
 
-namespace {
-
-// Per-sample marker classes for a shortcut batch: the label with probability p, else -1.
-at::Tensor marker_classes(const at::Tensor& labels, double p, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  at::Tensor cls = labels.to(at::kCPU).clone();
-  auto a = cls.accessor<int64_t, 1>();
-  for (int64_t i = 0; i < cls.size(0); ++i)
-    if (static_cast<double>(rng() >> 11) * 0x1.0p-53 >= p) a[i] = -1;
-  return cls;
-}
-
-}  // namespace
-
 TrainResult train_model(const TrainConfig& c) {
   interrupt_install();
   const c10::Device device = device_parse(c.device);

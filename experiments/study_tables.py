@@ -1,0 +1,181 @@
+#!/usr/bin/python3
+"""Markdown tables of the studies in experiments/README.md, from the sweeps' and similarity runs'
+results.jsonl (standard library only).
+
+    /usr/bin/python3 experiments/study_tables.py adversarial|shortcut|cross_layer [runs-dir]
+"""
+import json
+import os
+import statistics
+import sys
+from collections import defaultdict
+
+RUNS = sys.argv[2] if len(sys.argv) > 2 else "runs"
+
+
+def rows(name):
+    path = os.path.join(RUNS, name, "results.jsonl")
+    if not os.path.exists(path):
+        sys.exit(f"{path} is missing: run the study's sweep first")
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def label(path):  # models/zoo/cnn_adversarial_s0.pt -> cnn adversarial s0
+    stem = os.path.splitext(os.path.basename(path))[0]
+    if path.startswith("models/arch/"):
+        return stem + " random-init"
+    return stem.replace("_", " ")
+
+
+def recipe(path):
+    stem = os.path.basename(path)
+    for r in ("adversarial", "shortcut", "standard"):
+        if r in stem:
+            return {"adversarial": "adv", "shortcut": "sc", "standard": "std"}[r]
+    return "rand"
+
+
+def pct(x):
+    return "-" if x is None else f"{100 * x:.1f}"
+
+
+def similarity_index(name):
+    out = {}
+    path = os.path.join(RUNS, name, "results.jsonl")
+    if os.path.exists(path):
+        for r in rows(name):
+            out[(r["front"], r["end"], r["front_point"], r["end_point"])] = r
+    return out
+
+
+def adversarial():
+    sim = similarity_index("adversarial_sim")
+    for arch in ("cnn", "resnet"):
+        rs = rows(f"adversarial_{arch}")
+        methods = sorted({r["method"] for r in rs}, key=["dm_closed", "procrustes", "tlm", "fula"].index)
+        print(f"\n#### {arch}: clean % / agreement % / PGD-20 robust % of the stitched model\n")
+        print("| front → end | point | CKA | mkNN | end clean / robust | " + " | ".join(methods) + " |")
+        print("|---|---|---|---|---|" + "---|" * len(methods))
+        cells = defaultdict(dict)
+        for r in rs:
+            cells[(r["front"], r["end"], r["front_point"])][r["method"]] = r
+        order = {"std": 0, "adv": 1}
+        keys = sorted(cells, key=lambda k: (order[recipe(k[0])], order[recipe(k[1])], k[2]))
+        for k in keys:
+            c = cells[k]
+            any_r = next(iter(c.values()))
+            s = sim.get((k[0], k[1], k[2], k[2]), {})
+            cka = f"{s['linear_cka']:.3f}" if "linear_cka" in s else "-"
+            knn = f"{s['mutual_knn']:.3f}" if "mutual_knn" in s else "-"
+            line = f"| {recipe(k[0])} → {recipe(k[1])} | {k[2]} | {cka} | {knn} | "
+            line += f"{pct(any_r['end_acc'])} / {pct(any_r.get('end_robust_acc'))} |"
+            for m in methods:
+                r = c.get(m)
+                line += " - |" if r is None else (
+                    f" {pct(r['stitched_acc'])} / {pct(r['agreement'])} / {pct(r.get('robust_acc'))} |")
+            print(line)
+        print(f"\n{arch}: mean PGD-20 robust % of stitched models over points and methods "
+              "(and of the end models alone):\n")
+        print("| front → end | stitched robust % | end robust % | stitched clean % |")
+        print("|---|---|---|---|")
+        groups = defaultdict(list)
+        for r in rs:
+            groups[(recipe(r["front"]), recipe(r["end"]))].append(r)
+        for g in sorted(groups, key=lambda g: (order[g[0]], order[g[1]])):
+            v = groups[g]
+            print(f"| {g[0]} → {g[1]} | {pct(statistics.mean(r['robust_acc'] for r in v))} | "
+                  f"{pct(statistics.mean(r['end_robust_acc'] for r in v))} | "
+                  f"{pct(statistics.mean(r['stitched_acc'] for r in v))} |")
+
+
+def shortcut():
+    rs = rows("shortcut_transfer")
+    methods = [m for m in ["dm_closed", "dm_hint", "tlm", "slm", "fula"] if any(r["method"] == m for r in rs)]
+    print("\n#### Excess agreement (points of agreement with correct markers minus rolled markers)\n")
+    print("| front → end | point | " + " | ".join(methods) + " | stitched clean % (mean) |")
+    print("|---|---|" + "---|" * len(methods) + "---|")
+    cells = defaultdict(dict)
+    for r in rs:
+        cells[(r["front"], r["end"], r["front_point"])][r["method"]] = r
+    order = {"std": 0, "sc": 1}
+    for k in sorted(cells, key=lambda k: (order[recipe(k[0])], order[recipe(k[1])], k[2])):
+        c = cells[k]
+        line = f"| {recipe(k[0])} → {recipe(k[1])} | {k[2]} |"
+        for m in methods:
+            r = c.get(m)
+            line += " - |" if r is None else f" {100 * r['excess_agreement']:+.1f} |"
+        line += f" {pct(statistics.mean(r['stitched_acc'] for r in c.values()))} |"
+        print(line)
+
+
+def ranks(v):
+    order = sorted(range(len(v)), key=lambda i: v[i])
+    r = [0.0] * len(v)
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and v[order[j + 1]] == v[order[i]]:
+            j += 1
+        for k in range(i, j + 1):
+            r[order[k]] = (i + j) / 2.0
+        i = j + 1
+    return r
+
+
+def spearman(a, b):
+    ra, rb = ranks(a), ranks(b)
+    ma, mb = statistics.mean(ra), statistics.mean(rb)
+    num = sum((x - ma) * (y - mb) for x, y in zip(ra, rb))
+    den = (sum((x - ma) ** 2 for x in ra) * sum((y - mb) ** 2 for y in rb)) ** 0.5
+    return num / den if den > 0 else float("nan")
+
+
+def cross_layer():
+    rs = rows("cross_layer")
+    sim = similarity_index("cross_layer_sim")
+    metrics = ["linear_cka", "unbiased_cka", "mutual_knn", "cknna"]
+    print("\n#### Spearman rank correlation over grid cells: stitched accuracy vs similarity\n")
+    print("| front → end | method | cells | " + " | ".join(metrics) + " | stitched % min–max |")
+    print("|---|---|---|" + "---|" * len(metrics) + "---|")
+    pairs = []
+    for r in rs:
+        if (r["front"], r["end"]) not in pairs:
+            pairs.append((r["front"], r["end"]))
+    for f, e in pairs:
+        for m in ("dm_closed", "fula"):
+            cell = [r for r in rs if r["front"] == f and r["end"] == e and r["method"] == m]
+            if not cell:
+                continue
+            acc = [r["stitched_acc"] for r in cell]
+            line = f"| {label(f)} → {label(e)} | {m} | {len(cell)} |"
+            for s in metrics:
+                pts = [(r["stitched_acc"], sim[(f, e, r["front_point"], r["end_point"])][s])
+                       for r in cell if s in sim.get((f, e, r["front_point"], r["end_point"]), {})]
+                line += " - |" if len(pts) < 3 else f" {spearman(*zip(*pts)):+.2f} |"
+            line += f" {pct(min(acc))}–{pct(max(acc))} |"
+            print(line)
+    print("\n#### Stitched accuracy % per grid cell (rows: front point, columns: end point)\n")
+    for f, e in pairs:
+        for m in ("dm_closed", "fula"):
+            cell = {(r["front_point"], r["end_point"]): r for r in rs
+                    if r["front"] == f and r["end"] == e and r["method"] == m}
+            if not cell:
+                continue
+            fps = list(dict.fromkeys(r["front_point"] for r in rs if r["front"] == f and r["end"] == e))
+            eps = list(dict.fromkeys(r["end_point"] for r in rs if r["front"] == f and r["end"] == e))
+            print(f"\n{label(f)} → {label(e)}, {m} (end model {pct(next(iter(cell.values()))['end_acc'])} %;"
+                  " linear CKA in brackets)\n")
+            print("| front \\ end | " + " | ".join(eps) + " |")
+            print("|---|" + "---|" * len(eps))
+            for fp in fps:
+                line = f"| {fp} |"
+                for ep in eps:
+                    r = cell.get((fp, ep))
+                    s = sim.get((f, e, fp, ep), {})
+                    cka = f" ({s['linear_cka']:.2f})" if "linear_cka" in s else ""
+                    line += " - |" if r is None else f" {pct(r['stitched_acc'])}{cka} |"
+                print(line)
+
+
+{"adversarial": adversarial, "shortcut": shortcut, "cross_layer": cross_layer}[sys.argv[1]]()
