@@ -1,10 +1,19 @@
 #!/usr/bin/env bash
-# Study 2b: stitching between shortcut-trained and standard cnns in both directions, excess
-# agreement with the shortcut markers per method and point, then the tables of
-# experiments/README.md. Usage: bash experiments/shortcut.sh [build-dir]
+# Study 2: (a) the shortcut testbed with markers planted in the stitch-training images
+# (pixel_loc, pixel, and the rand control) for a cross-task and a same-task front; (b) stitching
+# between shortcut-trained and standard cnns in both directions. Excess agreement per method and
+# point, then the tables of experiments/README.md. Finished jobs are skipped on a re-run.
+# Usage: bash experiments/shortcut.sh [build-dir]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 S=${1:-build}/stitch
+# train markers -> evaluation markers: rand plants random patterns and is evaluated with the
+# class markers of pixel_loc, so a stitch that reads markers cannot have learned them there.
+for v in "pixel_loc pixel_loc" "pixel pixel" "rand pixel_loc"; do
+  set -- $v
+  "$S" sweep run experiments/shortcut_testbed.yaml --set name="shortcut_testbed_$1" \
+    --set train.markers="$1" --set eval.markers="$2"
+done
 "$S" sweep run experiments/shortcut_transfer.yaml
 "$S" report runs/shortcut_transfer --metric excess_agreement
 /usr/bin/python3 experiments/study_tables.py shortcut

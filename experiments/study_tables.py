@@ -49,10 +49,54 @@ def similarity_index(name):
     return out
 
 
+FIGURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "figures")
+
+
+def figure_by_point(rs, groups, metric, ylabel, title, png, end_metric=None):
+    """One panel per model-pair group, the metric against the stitch point, a line per method."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    os.makedirs(FIGURES, exist_ok=True)
+    fig, axes = plt.subplots(1, len(groups), figsize=(1 + 3.0 * len(groups), 3.3), sharey=True,
+                             squeeze=False)
+    for ax, (name, sel) in zip(axes[0], groups):
+        g = [r for r in rs if sel(r)]
+        points = list(dict.fromkeys(r["front_point"] for r in g))
+        for m in dict.fromkeys(r["method"] for r in g):
+            ys = [next((100 * r[metric] for r in g if r["method"] == m and r["front_point"] == p),
+                       float("nan")) for p in points]
+            ax.plot(range(len(points)), ys, marker="o", label=m)
+        if end_metric and g:
+            ax.axhline(100 * statistics.mean(r[end_metric] for r in g), color="grey", ls="--",
+                       lw=1, label="end model alone")
+        ax.set_xticks(range(len(points)))
+        ax.set_xticklabels(points, rotation=30, ha="right")
+        ax.set_title(name, fontsize=10)
+        ax.set_xlabel("stitch point")
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel(ylabel)
+    axes[0][-1].legend(fontsize=8)
+    fig.suptitle(title, fontsize=11, y=1.03)
+    fig.savefig(os.path.join(FIGURES, png), dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    print(f"\n![{title}](figures/{png})")
+
+
 def adversarial():
     sim = similarity_index("adversarial_sim")
     for arch in ("cnn", "resnet"):
+        if not os.path.exists(os.path.join(RUNS, f"adversarial_{arch}", "results.jsonl")):
+            continue
         rs = rows(f"adversarial_{arch}")
+        names = {"std": "standard", "adv": "adversarial"}
+        figure_by_point(
+            rs, [(f"{names[f]} front → {names[e]} end",
+                  lambda r, f=f, e=e: recipe(r["front"]) == f and recipe(r["end"]) == e)
+                 for f in ("std", "adv") for e in ("std", "adv")],
+            "robust_acc", "PGD-20 robust accuracy (%)",
+            f"{arch}: robust accuracy of the stitched model (ε = 0.1)", f"adversarial_{arch}.png",
+            end_metric="end_robust_acc")
         methods = sorted({r["method"] for r in rs}, key=["dm_closed", "procrustes", "tlm", "fula"].index)
         print(f"\n#### {arch}: clean % / agreement % / PGD-20 robust % of the stitched model\n")
         print("| front → end | point | CKA | mkNN | end clean / robust | " + " | ".join(methods) + " |")
@@ -89,24 +133,46 @@ def adversarial():
                   f"{pct(statistics.mean(r['stitched_acc'] for r in v))} |")
 
 
-def shortcut():
-    rs = rows("shortcut_transfer")
+def excess_table(rs, order):
     methods = [m for m in ["dm_closed", "dm_hint", "tlm", "slm", "fula"] if any(r["method"] == m for r in rs)]
-    print("\n#### Excess agreement (points of agreement with correct markers minus rolled markers)\n")
     print("| front → end | point | " + " | ".join(methods) + " | stitched clean % (mean) |")
     print("|---|---|" + "---|" * len(methods) + "---|")
     cells = defaultdict(dict)
     for r in rs:
         cells[(r["front"], r["end"], r["front_point"])][r["method"]] = r
-    order = {"std": 0, "sc": 1}
-    for k in sorted(cells, key=lambda k: (order[recipe(k[0])], order[recipe(k[1])], k[2])):
+    for k in sorted(cells, key=lambda k: (order(k[0]), order(k[1]), k[2])):
         c = cells[k]
-        line = f"| {recipe(k[0])} → {recipe(k[1])} | {k[2]} |"
+        line = f"| {label(k[0])} → {label(k[1])} | {k[2]} |"
         for m in methods:
             r = c.get(m)
             line += " - |" if r is None else f" {100 * r['excess_agreement']:+.1f} |"
         line += f" {pct(statistics.mean(r['stitched_acc'] for r in c.values()))} |"
         print(line)
+
+
+def shortcut():
+    variants = [v for v in ("pixel_loc", "pixel", "rand")
+                if os.path.exists(os.path.join(RUNS, f"shortcut_testbed_{v}", "results.jsonl"))]
+    coarse = lambda p: 0 if "coarse" in p else 1  # noqa: E731
+    for v in variants:
+        rs = rows(f"shortcut_testbed_{v}")
+        print(f"\n#### (a) Markers `{v}` in every stitch-training image: excess agreement (points)\n")
+        excess_table(rs, coarse)
+    if variants:
+        all_rs = {v: rows(f"shortcut_testbed_{v}") for v in variants}
+        groups = []
+        for v in variants:
+            for front, name in (("coarse", "cross-task"), ("standard", "same-task")):
+                groups.append((f"{v}, {name} front",
+                               lambda r, v=v, front=front: r["_v"] == v and front in r["front"]))
+        flat = [dict(r, _v=v) for v, rs in all_rs.items() for r in rs]
+        figure_by_point(flat, groups, "excess_agreement", "excess agreement (points)",
+                        "shortcut testbed: markers in the stitch-training data (rand = control)",
+                        "shortcut_testbed.png")
+    if os.path.exists(os.path.join(RUNS, "shortcut_transfer", "results.jsonl")):
+        print("\n#### (b) Shortcut-trained ↔ standard cnns, clean stitch training: excess agreement "
+              "(points)\n")
+        excess_table(rows("shortcut_transfer"), lambda p: 1 if "shortcut" in p else 0)
 
 
 def ranks(v):

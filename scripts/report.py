@@ -155,7 +155,11 @@ def main():
                f"front model accuracy {np.mean([r['front_acc'] for r in pr]) * 100:.2f} %.", ""]
         # Heatmaps: one panel per method (+ linear CKA of the same pairs).
         panels = len(methods) + (sim_grid is not None)
-        if len(fps) > 1 or len(eps) > 1:
+        # zip sweeps pair each front point with one end point: a diagonal, drawn as one line
+        # panel over the point pairs instead of a heatmap of mostly blank cells.
+        ends_of = {fp: ordered(r["end_point"] for r in pr if r["front_point"] == fp) for fp in fps}
+        diagonal = len(fps) > 1 and all(len(v) == 1 for v in ends_of.values())
+        if (len(fps) > 1 or len(eps) > 1) and not diagonal:
             fig, axes = plt.subplots(1, panels, figsize=(1.2 + 0.75 * len(eps) * panels + 1.5 * panels,
                                                          1.5 + 0.55 * len(fps)), squeeze=False)
             allv = np.concatenate([grid([r for r in pr if r["method"] == m], a.metric, fps, eps)[0].ravel()
@@ -178,9 +182,31 @@ def main():
             md += [f"![heatmap]({png})", ""]
         # Lines: the metric against the end point, one line per method (one panel per front
         # point when there are several, at most 6).
-        shown_fps = fps[:6]
-        fig, axes = plt.subplots(1, len(shown_fps), figsize=(1 + 3.2 * len(shown_fps), 3.2),
-                                 squeeze=False, sharey=True)
+        shown_fps = [] if diagonal else fps[:6]
+        if diagonal:
+            fig, axes = plt.subplots(1, 1, figsize=(1.5 + 1.1 * len(fps), 3.4), squeeze=False)
+            ax = axes[0][0]
+            xl = [fp if ends_of[fp][0] == fp else f"{fp}→{ends_of[fp][0]}" for fp in fps]
+            for m in methods:
+                vals = [grid([r for r in pr if r["method"] == m], a.metric, [fp], ends_of[fp])
+                        for fp in fps]
+                g = np.array([v[0][0][0] for v in vals])
+                sd = np.array([v[1][0][0] for v in vals])
+                ok = np.isfinite(g)
+                ax.errorbar(np.arange(len(fps))[ok], g[ok] * mscale, yerr=sd[ok] * mscale,
+                            marker="o", capsize=3, label=m)
+            if a.metric == "stitched_acc":
+                ax.axhline(end_acc, color="grey", ls="--", lw=1, label="end model")
+            if a.metric == "robust_acc" and all("end_robust_acc" in r for r in pr):
+                ax.axhline(np.mean([r["end_robust_acc"] for r in pr]) * 100, color="grey", ls="--",
+                           lw=1, label="end model")
+            ax.set_xticks(range(len(fps)))
+            ax.set_xticklabels(xl, rotation=30, ha="right")
+            ax.set_xlabel("stitch point (front → end)")
+            ax.grid(alpha=0.3)
+        else:
+            fig, axes = plt.subplots(1, len(shown_fps), figsize=(1 + 3.2 * len(shown_fps), 3.2),
+                                     squeeze=False, sharey=True)
         for k, fp in enumerate(shown_fps):
             ax = axes[0][k]
             for m in methods:
