@@ -51,8 +51,9 @@ void expect_round_trip(const ConfigTable<T>& table, const std::string& yaml) {
 }
 
 TEST(ConfigTable, DumpParsesBackToTheSameSettings) {
-  expect_round_trip(train_config_table(),
-                    "{arch: mlp, seed: 3, augment: {hflip: true}, data: {mean: [0.5], std: [0.2]}}");
+  expect_round_trip(
+      train_config_table(),
+      "{arch: mlp, seed: 3, augment: {hflip: true}, data: {mean: [0.5], std: [0.2]}}");
   expect_round_trip(similarity_config_table(),
                     "{model_a: a.pt, model_b: b.pt, points_a: [x], points_b: [y, z], k: 4, "
                     "cknna_features: raw, data: {source: cifar10, dir: /d}}");
