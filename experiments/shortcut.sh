@@ -7,12 +7,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 S=${1:-build}/stitch
-# train markers -> evaluation markers: rand plants random patterns and is evaluated with the
+# train markers -> evaluation markers: rand plants random markers and is evaluated with the
 # class markers of pixel_loc, so a stitch that reads markers cannot have learned them there.
-for v in "pixel_loc pixel_loc" "pixel pixel" "rand pixel_loc"; do
-  set -- $v
-  "$S" sweep run experiments/shortcut_testbed.yaml --set name="shortcut_testbed_$1" \
-    --set train.markers="$1" --set eval.markers="$2"
+# marker_style pattern: the class's 4x4 binary pattern; level: a solid square at the class's
+# grey level (the grey analogue of the FuLA testbed's class colours).
+for cfg in shortcut_testbed shortcut_testbed_level; do
+  for v in "pixel_loc pixel_loc" "pixel pixel" "rand pixel_loc"; do
+    set -- $v
+    name=${cfg}_$1
+    "$S" sweep run "experiments/$cfg.yaml" --set name="$name" --set train.markers="$1" \
+      --set eval.markers="$2"
+  done
 done
 "$S" sweep run experiments/shortcut_transfer.yaml
 "$S" report runs/shortcut_transfer --metric excess_agreement

@@ -151,24 +151,25 @@ def excess_table(rs, order):
 
 
 def shortcut():
-    variants = [v for v in ("pixel_loc", "pixel", "rand")
-                if os.path.exists(os.path.join(RUNS, f"shortcut_testbed_{v}", "results.jsonl"))]
+    runs = [(style, v, f"shortcut_testbed_{'' if style == 'pattern' else 'level_'}{v}")
+            for style in ("pattern", "level") for v in ("pixel_loc", "pixel", "rand")]
+    runs = [r for r in runs if os.path.exists(os.path.join(RUNS, r[2], "results.jsonl"))]
     coarse = lambda p: 0 if "coarse" in p else 1  # noqa: E731
-    for v in variants:
-        rs = rows(f"shortcut_testbed_{v}")
-        print(f"\n#### (a) Markers `{v}` in every stitch-training image: excess agreement (points)\n")
-        excess_table(rs, coarse)
-    if variants:
-        all_rs = {v: rows(f"shortcut_testbed_{v}") for v in variants}
-        groups = []
-        for v in variants:
-            for front, name in (("coarse", "cross-task"), ("standard", "same-task")):
-                groups.append((f"{v}, {name} front",
-                               lambda r, v=v, front=front: r["_v"] == v and front in r["front"]))
-        flat = [dict(r, _v=v) for v, rs in all_rs.items() for r in rs]
+    for style, v, name in runs:
+        print(f"\n#### (a) {style} markers, `{v}`, in every stitch-training image: excess agreement "
+              "(points)\n")
+        excess_table(rows(name), coarse)
+    for style in ("pattern", "level"):
+        mine = [(v, name) for st, v, name in runs if st == style]
+        if not mine:
+            continue
+        flat = [dict(r, _v=v) for v, name in mine for r in rows(name)]
+        groups = [(f"{v}, {'cross' if front == 'coarse' else 'same'}-task front",
+                   lambda r, v=v, front=front: r["_v"] == v and front in r["front"])
+                  for v, _ in mine for front in ("coarse", "standard")]
         figure_by_point(flat, groups, "excess_agreement", "excess agreement (points)",
-                        "shortcut testbed: markers in the stitch-training data (rand = control)",
-                        "shortcut_testbed.png")
+                        f"shortcut testbed, {style} markers in the stitch-training data "
+                        "(rand = control)", f"shortcut_testbed_{style}.png")
     if os.path.exists(os.path.join(RUNS, "shortcut_transfer", "results.jsonl")):
         print("\n#### (b) Shortcut-trained ↔ standard cnns, clean stitch training: excess agreement "
               "(points)\n")

@@ -237,3 +237,21 @@ TEST(Markers, RgbMarkersTakeTheirClassColour) {
 
 }  // namespace
 }  // namespace stitch
+
+namespace stitch {
+namespace {
+// Level markers on grey images: a solid square at the class's grey level (k + 1) / (K + 1).
+TEST(Markers, LevelStyleIsASolidSquareAtTheClassGreyLevel) {
+  const at::Tensor img = at::zeros({2, 1, 28, 28});
+  const at::Tensor out =
+      markers_apply(img, at::tensor({3, 7}, at::kLong), MarkerMode::kPixelLoc, 5, 10, true);
+  const at::Tensor loc = marker_locations(10, 28, 28);
+  for (int i = 0; i < 2; ++i) {
+    const int64_t k = i == 0 ? 3 : 7, r = loc[k][0].item<int64_t>(), c = loc[k][1].item<int64_t>();
+    const at::Tensor patch = out[i][0].narrow(0, r, 4).narrow(1, c, 4);
+    EXPECT_TRUE(at::allclose(patch, at::full({4, 4}, (k + 1) / 11.0)));
+    EXPECT_NEAR(out[i].sum().item<double>(), 16 * (k + 1) / 11.0, 1e-4) << "only the square";
+  }
+}
+}  // namespace
+}  // namespace stitch

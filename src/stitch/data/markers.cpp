@@ -109,7 +109,7 @@ at::Tensor marker_patch(const at::Tensor& pattern, int64_t channels,
 }  // namespace
 
 at::Tensor markers_apply(const at::Tensor& images, const at::Tensor& marker_class, MarkerMode mode,
-                         uint64_t seed, int64_t num_classes) {
+                         uint64_t seed, int64_t num_classes, bool level) {
   const int64_t n = images.size(0), ch = images.size(1), h = images.size(2), w = images.size(3);
   if (h < kMarkerSize || w < kMarkerSize)
     throw StitchError(fmt::format("images of {}x{} are too small for {}x{} markers", h, w,
@@ -137,7 +137,12 @@ at::Tensor markers_apply(const at::Tensor& images, const at::Tensor& marker_clas
       col = static_cast<int64_t>((r >> 32) % static_cast<uint64_t>(w - kMarkerSize + 1));
     }
     at::Tensor patch;
-    if (mode == MarkerMode::kRand) {
+    if (level && ch == 1) {
+      const double v = mode == MarkerMode::kRand
+                           ? static_cast<double>((code >> 16) % 1000) / 1000.0
+                           : static_cast<double>(k + 1) / static_cast<double>(num_classes + 1);
+      patch = at::full({1, kMarkerSize, kMarkerSize}, v, images.options());
+    } else if (mode == MarkerMode::kRand) {
       at::Tensor pat = at::empty({kMarkerSize, kMarkerSize}, at::kFloat);
       auto p = pat.accessor<float, 2>();
       for (int64_t b = 0; b < 16; ++b) p[b / 4][b % 4] = (code >> b) & 1U ? 1.0f : 0.0f;

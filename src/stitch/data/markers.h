@@ -31,8 +31,11 @@ at::Tensor marker_locations(int64_t num_classes = 10, int64_t height = 28, int64
 // sample n (marker_class < 0: no marker). Locations and Rand patterns come from `seed`. On RGB
 // images a marker's bright cells take its class colour (hue k/K; Rand: a random hue), as in the
 // FuLA testbed; other channel counts get the grey pattern on every channel.
+// `level`: on 1-channel images a marker is a solid 4x4 square at the class's grey level
+// (k + 1) / (K + 1) (Rand: a random level) instead of the binary pattern — the grey analogue of
+// the FuLA testbed's class colours, readable by a 1x1 stitch from one position's channels.
 at::Tensor markers_apply(const at::Tensor& images, const at::Tensor& marker_class, MarkerMode mode,
-                         uint64_t seed, int64_t num_classes = 10);
+                         uint64_t seed, int64_t num_classes = 10, bool level = false);
 
 // Per-sample marker classes: each sample's label with probability p, else -1 (no marker).
 at::Tensor marker_classes(const at::Tensor& labels, double p, uint64_t seed);

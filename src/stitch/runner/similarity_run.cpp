@@ -241,16 +241,16 @@ std::vector<nlohmann::json> similarity_run(const SimilarityConfig& c) {
   std::filesystem::create_directories(dir, ec);
   if (ec) throw StitchError(fmt::format("cannot create output folder '{}': {}", dir, ec.message()));
   const int64_t n = test.size() > 0 ? test.size() : c.samples;
+  for (const Side* s : {&a, &b})
+    if (!s->model && s->file_indices.size(0) < n)
+      throw StitchError(fmt::format("'{}' holds {} samples, {} are needed; use --samples {}",
+                                    s->path, s->file_indices.size(0), n, s->file_indices.size(0)));
   if (n < c.batch &&
       std::find(c.metrics.begin(), c.metrics.end(), "minibatch_cka") != c.metrics.end())
     throw StitchError(fmt::format(
         "minibatch CKA: {} samples are less than one batch of {}; use --batch {} or fewer, or "
         "leave minibatch_cka out of --metrics",
         n, c.batch, n));
-  for (const Side* s : {&a, &b})
-    if (!s->model && s->file_indices.size(0) < n)
-      throw StitchError(fmt::format("'{}' holds {} samples, {} are needed; use --samples {}",
-                                    s->path, s->file_indices.size(0), n, s->file_indices.size(0)));
   if (!side_indices(a, test, n).equal(side_indices(b, test, n)))
     throw StitchError(
         "A and B hold activations of different images; export both with the same --split and "

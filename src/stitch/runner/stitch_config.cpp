@@ -42,6 +42,10 @@ const ConfigTable<StitchConfig>& stitch_settings_table() {
     t.add("train.marker_prob", &C::train_marker_prob,
           "share of training images that carry their class marker")
         .range(0, 1);
+    t.add("marker_style", &C::marker_style,
+          "markers of train.markers and eval.markers on grey images: the class's binary pattern, "
+          "or a solid square at the class's grey level (the analogue of class colours)")
+        .choices({"pattern", "level"});
     t.add("stitch.bn_before", &C::bn_before, "BatchNorm before the stitch layer");
     t.add("stitch.bn_after", &C::bn_after, "BatchNorm after the stitch layer");
     t.add("stitch.rank", &C::rank, "low-rank stitch (0 = full rank)").range(0, 1 << 20);

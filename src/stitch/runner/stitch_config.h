@@ -30,8 +30,9 @@ struct StitchConfig {
   std::string bn_mode = "eval";   // frozen nets in eval() or "train" (reference code behaviour)
   double iso_lambda = 0.0;        // AdamO-style isometry step weight (0 = off)
   // shortcut testbed: markers planted in the stitch-training (and init) images
-  std::string train_markers = "none";  // none | pixel | pixel_loc | rand
-  double train_marker_prob = 1.0;      // share of training images that carry a marker
+  std::string train_markers = "none";    // none | pixel | pixel_loc | rand
+  double train_marker_prob = 1.0;        // share of training images that carry a marker
+  std::string marker_style = "pattern";  // pattern | level (grey images: solid class grey level)
   // stitch layer
   bool bn_before = false, bn_after = false;
   int64_t rank = 0;

@@ -223,7 +223,8 @@ void evaluate_inputs(StitchLayer& T, StagedModel& front, StagedModel& end, const
     const MarkerMode mode = marker_mode_parse(c.markers);
     auto agreement_with = [&](const at::Tensor& marker_class) {
       std::vector<at::Tensor> hs, gs;
-      at::Tensor imgs = markers_apply(test.images, marker_class, mode, 4242, end.num_classes());
+      at::Tensor imgs = markers_apply(test.images, marker_class, mode, 4242, end.num_classes(),
+                                      c.marker_style == "level");
       for (int64_t s = 0; s < test.size(); s += kEvalBatch) {
         at::Tensor x = imgs.narrow(0, s, std::min(kEvalBatch, test.size() - s)).to(dev);
         hs.push_back(stitched(x));

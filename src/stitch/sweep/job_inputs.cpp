@@ -75,9 +75,11 @@ ShardData::ShardData(const Plan& plan)
     for (const auto& m : plan.models) classes = std::max(classes, m.model.num_classes());
     train.images = markers_apply(
         train.images, marker_classes(train.labels, c.train_marker_prob, kTrainMarkerSeed),
-        marker_mode_parse(c.train_markers), kTrainMarkerSeed + 1, classes);
+        marker_mode_parse(c.train_markers), kTrainMarkerSeed + 1, classes,
+        c.marker_style == "level");
     init = dataset_first(train, c.init_samples);
     train_data_id += fmt::format(" train_markers={} p={}", c.train_markers, c.train_marker_prob);
+    if (c.marker_style != "pattern") train_data_id += " style=" + c.marker_style;
   }
 }
 

@@ -99,6 +99,7 @@ Json job_key_settings(const Plan& p, const Job& j, const Method& m) {
             {"method_settings", m.settings(c)}};
   if (c.train_markers != "none")  // absent otherwise: keys of earlier jobs stay valid
     k["train_markers"] = {c.train_markers, c.train_marker_prob};
+  if (c.marker_style != "pattern") k["marker_style"] = c.marker_style;
   return k;
 }
 
