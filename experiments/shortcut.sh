@@ -11,7 +11,7 @@ S=${1:-build}/stitch
 # class markers of pixel_loc, so a stitch that reads markers cannot have learned them there.
 # marker_style pattern: the class's 4x4 binary pattern; level: a solid square at the class's
 # grey level (the grey analogue of the FuLA testbed's class colours).
-for cfg in shortcut_testbed shortcut_testbed_level; do
+for cfg in shortcut_testbed_level shortcut_testbed; do
   for v in "pixel_loc pixel_loc" "pixel pixel" "rand pixel_loc"; do
     set -- $v
     name=${cfg}_$1
