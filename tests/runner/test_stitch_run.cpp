@@ -209,6 +209,29 @@ TEST(StitchRun, EveryTrainedObjectiveFallsFromARandomInit) {
   }
 }
 
+// Mixed precision (bfloat16 autocast) trains to the float32 result within noise, and is part of
+// the job's key (a run with it is a different job).
+TEST(StitchRun, AmpTrainsToTheSameAccuracyAsFloat32) {
+  const std::string src = std::string(STITCH_TEST_DATA_DIR) + "/../../models/zoo/";
+  auto run = [&](bool amp) {
+    StitchConfig c =
+        small(src + "cnn_standard_s0.pt", src + "cnn_standard_s1.pt", "block2", "block2");
+    c.methods = {"fula"};
+    c.amp = amp;
+    c.epochs = 2;
+    c.train_samples = 1280;
+    c.test_samples = 1000;
+    return stitch_experiment_run(c)[0];
+  };
+  const auto full = run(false), half = run(true);
+  EXPECT_NE(full["key"], half["key"]);
+  EXPECT_NEAR(half["stitched_acc"].get<double>(), full["stitched_acc"].get<double>(), 0.02)
+      << "float32 " << full["stitched_acc"] << " bfloat16 " << half["stitched_acc"];
+  EXPECT_NEAR(half["fula_test"].get<double>(), full["fula_test"].get<double>(), 0.02);
+  EXPECT_NE(half["fula_test"].get<double>(), full["fula_test"].get<double>())
+      << "bfloat16 rounding must change the trained stitch: is autocast on?";
+}
+
 // The attack must work: PGD at eps 0.1 takes a standard cnn's (self-stitched) accuracy from ~92 %
 // to near 0, while the adversarially trained cnn keeps most of it. A broken attack (no
 // perturbation, wrong sign, no projection) breaks one of these bounds.

@@ -84,6 +84,7 @@ Json trained_settings(const StitchConfig& c) {
             {"bn_mode", c.bn_mode},
             {"iso_lambda", c.iso_lambda},
             {"train_samples", c.train_samples}};
+  if (c.amp) j["amp"] = "bfloat16";  // absent when off: keys of earlier jobs stay valid
   if (c.init == "lstsq") j["init_fit"] = dm_settings(c);
   if (c.init == "procrustes") j["init_fit"] = procrustes_settings(c);
   return j;

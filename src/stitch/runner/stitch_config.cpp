@@ -35,6 +35,9 @@ const ConfigTable<StitchConfig>& stitch_settings_table() {
     t.add("train.bn_mode", &C::bn_mode, "frozen networks' BatchNorm mode while training")
         .choices({"eval", "train"});
     t.add("train.iso_lambda", &C::iso_lambda, "isometry-step weight (0 = off)").range(0, 1e6);
+    t.add("train.amp", &C::amp,
+          "mixed precision: autocast the stitched forward and the loss to bfloat16 (no loss "
+          "scaling needed; for GPUs with bfloat16, Ampere or newer)");
     t.add("train.markers", &C::train_markers,
           "shortcut testbed: plant class markers in the stitch-training images (rand: random "
           "patterns, the control)")

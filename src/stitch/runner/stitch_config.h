@@ -29,6 +29,7 @@ struct StitchConfig {
   double ridge = 0.0;             // ridge for lstsq (0 = pinv)
   std::string bn_mode = "eval";   // frozen nets in eval() or "train" (reference code behaviour)
   double iso_lambda = 0.0;        // AdamO-style isometry step weight (0 = off)
+  bool amp = false;               // autocast the stitched forward + loss to bfloat16
   // shortcut testbed: markers planted in the stitch-training (and init) images
   std::string train_markers = "none";    // none | pixel | pixel_loc | rand
   double train_marker_prob = 1.0;        // share of training images that carry a marker

@@ -1,9 +1,11 @@
 #include "stitch/runner/stitch_job.h"
 
+#include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 
 #include <chrono>
 #include <cmath>
+#include <optional>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -63,6 +65,38 @@ void init_stitch(StitchLayer& T, const Method& m, int64_t seed, const JobInputs&
   }
 }
 
+// Mixed precision while alive: autocast to bfloat16 on the device's backend (CPU or CUDA).
+// bfloat16 keeps float32's exponent range, so no loss scaling is needed.
+class AutocastScope {
+ public:
+  AutocastScope(bool on, c10::Device dev) : on_(on), cuda_(dev.is_cuda()) {
+    if (!on_) return;
+    if (cuda_) {
+      prev_ = at::autocast::is_enabled();
+      at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+      at::autocast::set_enabled(true);
+    } else {
+      prev_ = at::autocast::is_cpu_enabled();
+      at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+      at::autocast::set_cpu_enabled(true);
+    }
+    at::autocast::increment_nesting();
+  }
+  ~AutocastScope() {
+    if (!on_) return;
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+    if (cuda_)
+      at::autocast::set_enabled(prev_);
+    else
+      at::autocast::set_cpu_enabled(prev_);
+  }
+  AutocastScope(const AutocastScope&) = delete;
+  AutocastScope& operator=(const AutocastScope&) = delete;
+
+ private:
+  bool on_, cuda_, prev_ = false;
+};
+
 // Steps between read-backs of the loss (NaN check, progress): each read-back syncs the device.
 constexpr int64_t kLossSyncSteps = 16;
 
@@ -104,6 +138,8 @@ Json train_stitch(StitchLayer& T, StagedModel& end, const Method& m, int64_t see
         static_cast<torch::optim::AdamOptions&>(grp.options())
             .lr(schedule_lr(c.schedule, c.lr, step, total));
       opt.zero_grad();
+      std::optional<AutocastScope> amp;
+      amp.emplace(c.amp, dev);
       s.z = T->forward(in.train.front->gather(idx).to(dev));
       if (m.needs_downstream) {
         s.logits = end_from(end, s.z, c.end_point, in.downstream, &s.stitched_down, logits);
@@ -116,7 +152,8 @@ Json train_stitch(StitchLayer& T, StagedModel& end, const Method& m, int64_t see
       } else if (logits) {
         s.logits = end_from(end, s.z, c.end_point, in.downstream, nullptr);
       }
-      at::Tensor loss = m.loss(s, c);
+      at::Tensor loss = m.loss(s, c).to(at::kFloat);
+      amp.reset();  // backward runs outside autocast, as torch.autocast recommends
       loss.backward();
       opt.step();
       if (c.iso_lambda > 0 && c.rank == 0) {  // decoupled AdamO-style step: moments never see it
