@@ -8,7 +8,6 @@
 
 #include "commands.h"
 #include "config_cli.h"
-#include "stitch/cache/activation_cache.h"
 #include "stitch/runner/activation_export.h"
 
 namespace stitch::cli {
@@ -22,10 +21,10 @@ void add_activations(CLI::App& app, std::function<int()>& run) {
     run = [cli] {
       ActivationExportConfig c;
       activation_export_table().parse(cli->node(), c);
-      const auto points = activations_export(c);
+      const ActivationExportResult r = activations_export(c);
       std::printf("%s: %s, %lld %s images\n", c.out.c_str(),
-                  fmt::format("{}", fmt::join(points, ", ")).c_str(),
-                  static_cast<long long>(activations_open(c.out).indices.size(0)), c.split.c_str());
+                  fmt::format("{}", fmt::join(r.points, ", ")).c_str(),
+                  static_cast<long long>(r.samples), c.split.c_str());
       return 0;
     };
   });

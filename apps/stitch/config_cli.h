@@ -27,7 +27,6 @@ class ConfigCli {
             bool file_positional = false);
   // The settings given: the file (or an empty map), then each flag given, then each --set.
   YAML::Node node() const;
-  const std::string& file() const { return file_; }
 
  private:
   struct Flag {

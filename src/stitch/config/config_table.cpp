@@ -21,6 +21,16 @@ std::pair<std::string, std::string> key_split(const std::string& key) {
 
 template <typename V>
 void choices_check(const std::vector<V>&, const ConfigRow&) {}
+
+// Every element of a numeric list row within the row's range (when it has one).
+template <typename V>
+void range_check(const std::vector<V>& v, const ConfigRow& row) {
+  if (row.min > row.max) return;
+  for (V x : v)
+    if (!(x >= row.min && x <= row.max))
+      throw StitchError(fmt::format("config key '{}': {} is out of range [{}, {}]", row.key, x,
+                                    row.min, row.max));
+}
 void choices_check(const std::vector<std::string>& v, const ConfigRow& row) {
   if (row.choices.empty()) return;
   for (const auto& s : v)
@@ -40,12 +50,6 @@ struct ShowValue {
   }
 };
 }  // namespace
-
-const ConfigRow* ConfigTableBase::find(const std::string& key) const {
-  for (const auto& r : rows_)
-    if (r.key == key) return &r;
-  return nullptr;
-}
 
 void ConfigTableBase::parse_into(const YAML::Node& root, void* obj) const {
   if (root && !root.IsNull() && !root.IsMap())
@@ -81,16 +85,10 @@ void ConfigTableBase::parse_into(const YAML::Node& root, void* obj) const {
       choices_check(**vs, row);
     } else if (auto* vi = std::get_if<std::vector<int64_t>*>(&ref)) {
       **vi = r.list<int64_t>(leaf, **vi);
-      for (int64_t x : **vi)
-        if (ranged && (x < row.min || x > row.max))
-          throw StitchError(fmt::format("config key '{}': {} is out of range [{}, {}]", row.key, x,
-                                        row.min, row.max));
+      range_check(**vi, row);
     } else if (auto* vd = std::get_if<std::vector<double>*>(&ref)) {
       **vd = r.list<double>(leaf, **vd);
-      for (double x : **vd)
-        if (ranged && !(x >= row.min && x <= row.max))
-          throw StitchError(fmt::format("config key '{}': {} is out of range [{}, {}]", row.key, x,
-                                        row.min, row.max));
+      range_check(**vd, row);
     }
   }
   // Deepest sections first, so a typo inside a section is named with its full path.

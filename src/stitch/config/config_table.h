@@ -33,8 +33,6 @@ struct ConfigRow {
 class ConfigTableBase {
  public:
   const std::vector<ConfigRow>& rows() const { return rows_; }
-  const std::set<std::string>& extra_keys() const { return extra_; }
-  const ConfigRow* find(const std::string& key) const;  // nullptr when absent
   // The help text: one line per row, "key = default  [range | choices]  help (--flag)".
   std::string help_text(const void* defaults) const;
 
@@ -101,5 +99,12 @@ class ConfigTable : public ConfigTableBase {
     return help_text(&defaults);
   }
 };
+
+// The `device` and `threads` rows of every config that computes (members of those names).
+template <typename C>
+void add_device_threads(ConfigTable<C>& t) {
+  t.add("device", &C::device, "auto, cpu, cuda or cuda:N").flag("--device");
+  t.add("threads", &C::threads, "CPU threads (0 = all cores)").range(0, 1024).flag("--threads");
+}
 
 }  // namespace stitch

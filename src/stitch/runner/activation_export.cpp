@@ -41,14 +41,13 @@ const ConfigTable<ActivationExportConfig>& activation_export_table() {
     t.add("samples", &C::samples, "first N images of the split").range(1, 1e9).flag("--samples");
     t.add("batch", &C::batch, "batch size").range(1, 1e9).flag("--batch");
     t.include(data_config_table(), &C::data, "data.");
-    t.add("device", &C::device, "auto, cpu, cuda or cuda:N").flag("--device");
-    t.add("threads", &C::threads, "CPU threads (0 = all cores)").range(0, 1024).flag("--threads");
+    add_device_threads(t);
     return t;
   }();
   return t;
 }
 
-std::vector<std::string> activations_export(const ActivationExportConfig& c) {
+ActivationExportResult activations_export(const ActivationExportConfig& c) {
   if (c.split != "test" && c.split != "train")
     throw StitchError(fmt::format("activations: split must be test or train, got '{}'", c.split));
   if (c.model.empty() || c.out.empty())
@@ -79,7 +78,7 @@ std::vector<std::string> activations_export(const ActivationExportConfig& c) {
   meta.indices = d.index;
   meta.labels = d.labels;
   activations_write(c.out, meta, activations_collect(m, points, d.images, c.batch));
-  return points;
+  return {points, d.size()};
 }
 
 }  // namespace stitch

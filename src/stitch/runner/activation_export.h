@@ -27,8 +27,12 @@ struct ActivationExportConfig {
 
 const ConfigTable<ActivationExportConfig>& activation_export_table();
 
-// Writes c.out; returns the points written. Throws StitchError on bad settings.
-std::vector<std::string> activations_export(const ActivationExportConfig& c);
+// Writes c.out; returns the points and sample count written. Throws StitchError on bad settings.
+struct ActivationExportResult {
+  std::vector<std::string> points;  // the points written
+  int64_t samples = 0;              // images written (fewer than asked when the split is smaller)
+};
+ActivationExportResult activations_export(const ActivationExportConfig& c);
 
 // Activations [N, ...] of `images` at each point (in the order given), computed batch by batch
 // without gradients on the model's device.

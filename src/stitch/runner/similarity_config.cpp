@@ -80,8 +80,7 @@ const ConfigTable<SimilarityConfig>& similarity_config_table() {
     t.include(data_config_table(), &C::data, "data.");
     t.add("name", &C::name, "experiment name (outputs in <out_dir>/<name>/)").flag("--name");
     t.add("out_dir", &C::out_dir, "output folder").flag("--out-dir");
-    t.add("device", &C::device, "auto, cpu, cuda or cuda:N").flag("--device");
-    t.add("threads", &C::threads, "CPU threads (0 = all cores)").range(0, 1024).flag("--threads");
+    add_device_threads(t);
     return t;
   }();
   return t;

@@ -72,8 +72,7 @@ const ConfigTable<StitchConfig>& stitch_settings_table() {
     t.add("eval.robust_alpha", &C::robust_alpha, "PGD step size").range(1e-9, 1);
     t.add("eval.markers", &C::markers, "excess agreement with shortcut markers")
         .choices({"none", "pixel", "pixel_loc", "rand"});
-    t.add("device", &C::device, "auto, cpu, cuda or cuda:N").flag("--device");
-    t.add("threads", &C::threads, "CPU threads (0 = all cores)").range(0, 1024).flag("--threads");
+    add_device_threads(t);
     return t;
   }();
   return t;

@@ -45,8 +45,7 @@ const ConfigTable<TrainConfig>& train_config_table() {
     t.add(
         "augment.hflip", [](C & c) -> auto& { return c.augment.hflip; }, "random horizontal flips");
     t.include(data_config_table(), &C::data, "data.");
-    t.add("device", &C::device, "auto, cpu, cuda or cuda:N").flag("--device");
-    t.add("threads", &C::threads, "CPU threads (0 = all cores)").range(0, 1024).flag("--threads");
+    add_device_threads(t);
     t.add("out", &C::out, "output .pt (\"\" = models/zoo/<arch>_<recipe>_s<seed>.pt)")
         .flag("--out");
     t.add(
