@@ -74,8 +74,8 @@ struct StagedModel::Impl {
   ModelMeta meta;
   bool probed = false;
   int64_t num_classes = 0;
-  std::vector<double> in_mean, in_std;  // input normalisation for metadata-free models
-  at::Tensor in_mean_t, in_std_t;       // the same as [1, C or 1, 1, 1] on `device`
+  at::Tensor in_mean_t, in_std_t;  // input normalisation [1, C or 1, 1, 1] on `device`
+                                   // (metadata-free models; undefined = none)
   c10::Device device{"cpu"};
 
   at::Tensor normalize(const at::Tensor& x) const {
@@ -286,8 +286,6 @@ void StagedModel::set_input_normalization(const std::vector<double>& mean,
   Impl& m = *impl_;
   if (mean.size() != std.size())
     throw StitchError("input normalisation needs as many mean as std values");
-  m.in_mean = mean;
-  m.in_std = std;
   if (mean.empty()) {
     m.in_mean_t = m.in_std_t = at::Tensor();
     return;
@@ -349,7 +347,10 @@ void StagedModel::train(bool on) {
 void StagedModel::to(c10::Device device) {
   impl_->module.to(device);
   impl_->device = device;
-  set_input_normalization(impl_->in_mean, impl_->in_std);  // moves the tensors along
+  if (impl_->in_mean_t.defined()) {
+    impl_->in_mean_t = impl_->in_mean_t.to(device);
+    impl_->in_std_t = impl_->in_std_t.to(device);
+  }
 }
 
 c10::Device StagedModel::device() const {
