@@ -148,6 +148,19 @@ Dataset data_load(const DataConfig& d, const std::string& split) {
   return out;
 }
 
+void data_check_classes(const DataConfig& d, const std::vector<const Dataset*>& splits,
+                        const std::string& model, int64_t classes) {
+  if (classes <= 0) return;
+  int64_t top = -1;
+  for (const Dataset* s : splits)
+    if (s->size() > 0) top = std::max(top, s->labels.max().item<int64_t>());
+  if (top >= classes)
+    throw StitchError(fmt::format(
+        "{} has labels up to {} but model '{}' has {} outputs; use data with 0..{} or a model "
+        "for {} classes",
+        data_describe(d), top, model, classes, classes - 1, top + 1));
+}
+
 std::vector<int64_t> data_input_shape(const DataConfig& d) {
   const Dataset t = data_load(d, "test");
   return {t.images.size(1), t.images.size(2), t.images.size(3)};

@@ -40,6 +40,11 @@ std::string data_describe(const DataConfig& d);
 // source, files, labels and normalisation; "" for the default Fashion-MNIST without mean/std.
 std::string data_identity(const DataConfig& d);
 
+// Throws when the labels of `splits` reach past a model's `classes` outputs (0 = unknown, no
+// check), naming the data, the model and the fix.
+void data_check_classes(const DataConfig& d, const std::vector<const Dataset*>& splits,
+                        const std::string& model, int64_t classes);
+
 // The two readers behind data_load, for tests and tools.
 // CIFAR binary records (1 label byte, or coarse + fine for CIFAR-100, then 3072 pixel bytes).
 Dataset cifar_load(const std::vector<std::string>& files, bool cifar100, bool coarse);

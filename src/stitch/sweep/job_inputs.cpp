@@ -61,17 +61,11 @@ ShardData::ShardData(const Plan& plan)
   data_id = data_identity(c.data);
   train_data_id = data_id;
   test = dataset_first(data_load(c.data, "test"), c.test_samples);
-  const int64_t top =
-      std::max(train.labels.max().item<int64_t>(), test.labels.max().item<int64_t>());
   for (const auto& m : plan.models)
-    if (m.model.num_classes() > 0 && top >= m.model.num_classes())
-      throw StitchError(
-          fmt::format("{} has labels up to {} but model '{}' has {} outputs; use "
-                      "data with 0..{} or a model for {} classes",
-                      data_describe(c.data), top, m.path, m.model.num_classes(),
-                      m.model.num_classes() - 1, top + 1));
+    data_check_classes(c.data, {&train, &test}, m.path, m.model.num_classes());
   if (c.train_markers != "none") {  // the shortcut testbed: marked stitch-training images
-    int64_t classes = top + 1;
+    int64_t classes =
+        std::max(train.labels.max().item<int64_t>(), test.labels.max().item<int64_t>()) + 1;
     for (const auto& m : plan.models) classes = std::max(classes, m.model.num_classes());
     train.images = markers_apply(
         train.images, marker_classes(train.labels, c.train_marker_prob, kTrainMarkerSeed),

@@ -66,15 +66,9 @@ std::string model_label(const std::string& path) {
 // The data settings of a key. Fashion-MNIST without normalisation keeps the fields keys had
 // before other sources existed, so finished jobs stay valid.
 Json data_key(const StitchConfig& c) {
-  const DataConfig& d = c.data;
-  Json k{{"dir", d.dir}, {"train_samples", c.train_samples}, {"test_samples", c.test_samples}};
-  if (d.source != "fashion_mnist") {
-    k["source"] = d.source;
-    k["files"] = {d.file, d.train_file, d.test_file};
-    k["label"] = d.label;
-  }
-  if (!d.mean.empty()) k["normalization"] = {d.mean, d.std};
-  if (!d.label_map.empty()) k["label_map"] = d.label_map;
+  Json k{{"dir", c.data.dir}, {"train_samples", c.train_samples}, {"test_samples", c.test_samples}};
+  const std::string id = data_identity(c.data);  // source, files, labels, normalisation
+  if (!id.empty()) k["identity"] = id;
   return k;
 }
 

@@ -76,11 +76,7 @@ TrainResult train_model(const TrainConfig& c) {
   const int64_t classes = m.num_classes();
   train = c.train_per_class > 0 ? dataset_per_class(train, c.train_per_class, classes)
                                 : dataset_first(train, c.train_samples);
-  const int64_t top =
-      std::max(train.labels.max().item<int64_t>(), test.labels.max().item<int64_t>());
-  if (top >= classes)
-    throw StitchError(fmt::format("{} has labels up to {} but '{}' has {} outputs",
-                                  data_describe(c.data), top, src, classes));
+  data_check_classes(c.data, {&train, &test}, src, classes);
   model_reinit(m, static_cast<uint64_t>(c.seed));
   m.to(device);
   std::vector<at::Tensor> params = m.parameters();
