@@ -2,7 +2,9 @@
 # Whole stitching jobs, as a user waits for them: `stitch run` / `stitch sweep run` (activation
 # store built from scratch, training, test evaluation) against the naive Python loop
 # (bench/job_loop.py: front + clean end pass every step) on the same models, data, steps and
-# threads. Prints wall time, training images/s, peak RSS and the Python/C++ ratio per case.
+# threads. Prints wall time, training images/s, peak RSS and the Python/C++ ratio per case; the
+# indented lines are the same C++ job with streaming (store.stream: never) or lockstep
+# (lockstep: false) off, against the same Python run.
 # Usage: bench/job_e2e.sh [build] [train_samples] [epochs] [threads]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,10 +34,14 @@ c=$(cpp fula "front_point: block1\nend_point: block1\nmethods: [fula]")
 p=$(/usr/bin/python3 bench/job_loop.py fula "$F" "$G" block1 "$E" "$N" "$T")
 echo "  $p"
 report "fula cnn@block1" $((steps * 128)) "$c" "$p"
+c=$(cpp fula_stored "front_point: block1\nend_point: block1\nmethods: [fula]\nstore: {stream: never}")
+report "  same, rows from store" $((steps * 128)) "$c" "$p"
 c=$(cpp m4 "front_point: block1\nend_point: block1\nmethods: [dm_hint, tlm, slm, fula]")
 p=$(/usr/bin/python3 bench/job_loop.py methods "$F" "$G" block1 "$E" "$N" "$T")
 echo "  $p"
 report "4 methods cnn@block1" $((4 * steps * 128)) "$c" "$p"
+c=$(cpp m4_alone "front_point: block1\nend_point: block1\nmethods: [dm_hint, tlm, slm, fula]\nlockstep: false")
+report "  same, one by one" $((4 * steps * 128)) "$c" "$p"
 c=$(cpp grid "front_points: [block1, block2, block3]\nend_points: [block1, block2, block3]\nmethods: [dm_closed]")
 p=$(/usr/bin/python3 bench/job_loop.py grid "$F" "$G" block1,block2,block3 "$N" "$T")
 echo "  $p"

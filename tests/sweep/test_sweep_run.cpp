@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 
 #include "stitch/runner/results.h"
@@ -124,6 +125,7 @@ TEST(SweepRun, BnModeTrainLeavesTheEndModelUnchanged) {
   c.job.bn_mode = "train";
   c.job.init = "rand";
   Plan p = plan_make(c, c10::Device("cpu"));
+  at::set_num_threads(2);  // the sweep's threads: bitwise equality needs the same kernel split
   const at::Tensor x = at::rand({8, 1, 28, 28});
   const at::Tensor before = p.models[0].model.forward(x);
   sweep_run(p, Shard{});
@@ -192,4 +194,65 @@ TEST(SweepRun, PlantedTrainingMarkersChangeTrainImagesKeysAndStoreEntries) {
     EXPECT_NE(pc.jobs[i].key, pm.jobs[i].key);
     EXPECT_FALSE(pc.jobs[i].key_settings.contains("train_markers"));
   }
+}
+
+// Lockstep training (four methods, one fetch of the frozen rows and one stacked end-model pass
+// per step) on rows computed live gives the same stitches as training each job alone on rows
+// read back from the store, up to float summation order; the live run writes no training
+// activations to the store.
+TEST(SweepRun, LockstepOnLiveRowsEqualsOneByOneFromTheStore) {
+  const std::string zoo = std::string(STITCH_TEST_DATA_DIR) + "/../../models/zoo/";
+  auto run = [&](bool lockstep, const std::string& stream) {
+    SweepConfig c = sweep_config_parse(YAML::Load(
+        "name: ls\nfront: " + zoo + "cnn_standard_s0.pt\nend: " + zoo +
+        "cnn_standard_s1.pt\nfront_point: block1\nend_point: block1\n"
+        "methods: [dm_hint, tlm, slm, fula]\ndata: {train_samples: 1280, test_samples: 500}\n"
+        "train: {epochs: 1}\nthreads: 2\ndevice: cpu\nout_dir: " +
+        test::temp_dir() + "\n"));
+    c.lockstep = lockstep;
+    c.store_stream = stream;
+    Plan p = plan_make(c, c10::Device("cpu"));
+    std::map<std::string, nlohmann::json> by_method;
+    for (const auto& r : sweep_run(p, Shard{}).rows) by_method[r["method"]] = r;
+    std::set<std::string> entries;
+    for (const auto& f : fs::recursive_directory_iterator(c.store_dir))
+      if (f.is_directory() && f.path().parent_path().parent_path() == fs::path(c.store_dir))
+        entries.insert(f.path().filename().string().substr(0, 5));
+    return std::make_pair(by_method, entries);
+  };
+  const auto [together, together_store] = run(true, "auto");
+  const auto [alone, alone_store] = run(false, "never");
+  EXPECT_EQ(together_store, (std::set<std::string>{"test_"})) << "no training entry when live";
+  EXPECT_EQ(alone_store, (std::set<std::string>{"test_", "train"}));
+  ASSERT_EQ(together.size(), 4u);
+  for (const auto& [m, r] : together) {
+    const auto& a = alone.at(m);
+    EXPECT_EQ(r["train_rows"], "live") << m;
+    EXPECT_EQ(r["lockstep_jobs"], 4) << m;
+    EXPECT_EQ(a["train_rows"], "store") << m;
+    EXPECT_EQ(a["lockstep_jobs"], 1) << m;
+    EXPECT_EQ(r["key"], a["key"]) << m << ": how rows are computed is not part of the job";
+    EXPECT_NEAR(r["stitched_acc"].get<double>(), a["stitched_acc"].get<double>(), 0.004) << m;
+    EXPECT_NEAR(r["fula_test"].get<double>(), a["fula_test"].get<double>(), 1e-3) << m;
+    EXPECT_NE(r["fula_test"].get<double>(), together.at(m == "fula" ? "tlm" : "fula")["fula_test"])
+        << m << ": each stitch trained on its own loss";
+  }
+}
+
+// A NaN in one stitch of a lockstep group does not fail the others: the group is re-run job by
+// job, the finite job is written and the error names the failing one.
+TEST(SweepRun, AFailingStitchInALockstepGroupFailsAlone) {
+  const std::string toy = test::fixture("nan_toy.pt");
+  SweepConfig c = sweep_config_parse(
+      YAML::Load("name: nan\nfront: " + toy + "\nend: " + toy +
+                 "\nfront_point: a\nend_point: a\nmethods: [dm_hint, tlm]\ntrain: {init: rand}\n"
+                 "data: {train_samples: 512, test_samples: 200}\ndevice: cpu\nout_dir: " +
+                 test::temp_dir() + "\n"));
+  Plan p = plan_make(c, c10::Device("cpu"));
+  ASSERT_EQ(lockstep_units(p, {0, 1}).size(), 1u) << "the two jobs form one lockstep group";
+  const std::string err = test::error_of([&] { sweep_run(p, Shard{}); });
+  EXPECT_NE(err.find("1 of 2 jobs failed"), std::string::npos) << err;
+  EXPECT_NE(err.find("tlm seed 0: loss is"), std::string::npos) << err;
+  for (const auto& j : p.jobs)
+    EXPECT_EQ(fs::exists(j.dir + "/result.json"), j.method == "dm_hint") << j.method;
 }

@@ -29,35 +29,36 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-// Stitched pass from the stitch output z at j: collects the end activations at each downstream
-// point into `acts` (when given) and returns the logits, or an undefined tensor when the logits
-// are not wanted (the pass then stops at the last downstream point).
-at::Tensor end_from(StagedModel& end, const at::Tensor& z, const std::string& j,
-                    const std::vector<std::string>& down, std::vector<at::Tensor>* acts,
-                    bool logits = true) {
-  if (!acts) return end.forward_range(z, j, kOutput);
-  at::Tensor cur = z;
+// Stitched pass from stitch outputs Z at j (one stitch's rows, or several stitches' stacked):
+// collects the end activations at each downstream point into `acts` (when given) and returns
+// the logits of the first `logit_rows` rows (undefined when 0: the pass then stops at the last
+// downstream point).
+at::Tensor tail_pass(StagedModel& end, const at::Tensor& Z, const std::string& j,
+                     const std::vector<std::string>& down, std::vector<at::Tensor>* acts,
+                     int64_t logit_rows) {
+  if (!acts)
+    return logit_rows > 0 ? end.forward_range(Z.narrow(0, 0, logit_rows), j, kOutput)
+                          : at::Tensor();
+  at::Tensor cur = Z;
   std::string prev = j;
   for (const auto& l : down) {
     cur = end.forward_range(cur, prev, l);
     acts->push_back(cur);
     prev = l;
   }
-  return logits ? end.forward_range(cur, prev, kOutput) : at::Tensor();
+  return logit_rows > 0 ? end.forward_range(cur.narrow(0, 0, logit_rows), prev, kOutput)
+                        : at::Tensor();
 }
 
-void init_stitch(StitchLayer& T, const Method& m, int64_t seed, const JobInputs& in,
+// Fits or initialises T; `rows` are the first c.init_samples fit rows (fetched once per group).
+void init_stitch(StitchLayer& T, const Method& m, int64_t seed, const RowBatch& rows,
                  const StitchConfig& c) {
   const Method* fit = m.closed_form            ? &m
                       : c.init == "lstsq"      ? &method_get("dm_closed")
                       : c.init == "procrustes" ? &method_get("procrustes")
                                                : nullptr;
   if (fit) {
-    const int64_t k = std::min<int64_t>(c.init_samples, in.train.front->rows());
-    const c10::Device dev = T->weight().device();
-    at::Tensor X = T->rows_in(in.train.front->range(0, k).to(dev)),
-               Y = T->rows_out(in.train.end->range(0, k).to(dev));
-    T->set_affine(fit->fit(X, Y, c));
+    T->set_affine(fit->fit(T->rows_in(rows.front), T->rows_out(rows.end), c));
   } else if (c.init == "eye") {
     T->init_eye();
   } else {
@@ -100,91 +101,146 @@ class AutocastScope {
 // Steps between read-backs of the loss (NaN check, progress): each read-back syncs the device.
 constexpr int64_t kLossSyncSteps = 16;
 
-Json train_stitch(StitchLayer& T, StagedModel& end, const Method& m, int64_t seed,
-                  const JobInputs& in, const StitchConfig& c, const std::string& label) {
-  const c10::Device dev = T->weight().device();
-  std::vector<at::Tensor> params = T->parameters();
-  torch::optim::Adam opt(params, torch::optim::AdamOptions(c.lr).weight_decay(c.weight_decay));
-  Dataset rows;  // only the index is used: rows of the stored activations
-  rows.labels = in.train.labels;
-  rows.index = at::arange(in.train.labels.size(0), at::kLong);
-  Batcher batcher(rows, c.batch_size, static_cast<uint64_t>(seed), true, /*drop_last=*/true);
+// Trains the stitches of `tasks` in lockstep: one fetch of the frozen rows per step (they
+// share seed, hence batch order) and one pass of their stacked outputs through the frozen end
+// model (the logit users' rows first, so their logits are one prefix), then one backward of the
+// summed losses (each stitch's gradient comes from its own rows only: BatchNorm is frozen when
+// there is more than one task) and one optimiser step per stitch. Returns each loss curve.
+std::vector<Json> train_stitches(const std::vector<StitchTask>& tasks, StagedModel& end,
+                                 const JobInputs& in, const StitchConfig& c) {
+  const size_t K = tasks.size();
+  const StitchTask& first = tasks[0];
+  const c10::Device dev = (*first.T)->weight().device();
+  const bool live_clean = c.bn_mode == "train";  // batch statistics: clean pass run per step
+  if (K > 1 && live_clean)
+    throw StitchError("lockstep training needs bn_mode: eval (batch statistics would mix)");
+  std::vector<std::unique_ptr<torch::optim::Adam>> opts;
+  std::vector<size_t> tail;  // tasks whose loss runs the end model: logit users first
+  bool any_logits = false, any_down = false;
+  for (const auto& t : tasks) {
+    opts.push_back(std::make_unique<torch::optim::Adam>(
+        (*t.T)->parameters(), torch::optim::AdamOptions(c.lr).weight_decay(c.weight_decay)));
+    any_logits = any_logits || t.m->needs_logits(c);
+    any_down = any_down || t.m->needs_downstream;
+  }
+  for (size_t k = 0; k < K; ++k)
+    if (tasks[k].m->needs_logits(c)) tail.push_back(k);
+  const size_t logit_tasks = tail.size();
+  for (size_t k = 0; k < K; ++k)
+    if (tasks[k].m->needs_downstream && !tasks[k].m->needs_logits(c)) tail.push_back(k);
+  Dataset rows;  // only the index is used: rows of the training activations
+  rows.labels = in.train->labels();
+  rows.index = at::arange(in.train->rows(), at::kLong);
+  Batcher batcher(rows, c.batch_size, static_cast<uint64_t>(first.seed), true, /*drop_last=*/true);
   const int64_t nb = batcher.batches_per_epoch(), total = nb * c.epochs;
   if (nb == 0)
     throw StitchError(
         fmt::format("{}: {} training samples are less than one batch of {}; lower "
                     "train.batch_size or raise data.train_samples",
-                    label, in.train.labels.size(0), c.batch_size));
-  const bool logits = m.needs_logits(c);
-  const bool live_clean = m.needs_downstream && c.bn_mode == "train";  // batch statistics
-  Progress progress(label, total);
-  Json curve = Json::array();
-  T->train();
-  end.train(c.bn_mode == "train");
+                    first.label, in.train->rows(), c.batch_size));
+  Progress progress(K == 1 ? first.label : fmt::format("{} (+{} in lockstep)", first.label, K - 1),
+                    total);
+  std::vector<Json> curves(K, Json::array());
+  for (const auto& t : tasks) (*t.T)->train();
+  end.train(live_clean);
   int64_t step = 0;
-  double ema = 0;
-  at::Tensor window;  // sum of the losses since the last read-back
+  std::vector<double> ema(K, 0), sum(K, 0);
+  std::vector<at::Tensor> window(K);  // sums of the losses since the last read-back
+  auto ema_text = [&] {
+    std::string t = "loss";
+    for (size_t k = 0; k < K; ++k) t += fmt::format("{}{:.4f}", k ? "/" : " ", ema[k]);
+    return t;
+  };
   for (int64_t e = 0; e < c.epochs; ++e) {
     batcher.epoch_begin(e);
-    double sum = 0;
+    std::fill(sum.begin(), sum.end(), 0.0);
     for (int64_t b = 0; b < nb; ++b, ++step) {
       interrupt_throw_if_requested();
       const at::Tensor idx = batcher.batch_rows(b);
-      StepTensors s;
-      s.aj = in.train.end->gather(idx).to(dev);
-      s.labels = in.train.labels.index_select(0, idx).to(dev);
-      if (logits) s.end_logits = in.train.end_logits->gather(idx).to(dev);
-      for (auto& grp : opt.param_groups())
-        static_cast<torch::optim::AdamOptions&>(grp.options())
-            .lr(schedule_lr(c.schedule, c.lr, step, total));
-      opt.zero_grad();
+      RowBatch rb = in.train->fetch(idx, any_logits, any_down && !live_clean, dev);
+      const int64_t B = idx.size(0);
+      const double lr = schedule_lr(c.schedule, c.lr, step, total);
+      for (auto& o : opts) {
+        for (auto& grp : o->param_groups())
+          static_cast<torch::optim::AdamOptions&>(grp.options()).lr(lr);
+        o->zero_grad();
+      }
       std::optional<AutocastScope> amp;
       amp.emplace(c.amp, dev);
-      s.z = T->forward(in.train.front->gather(idx).to(dev));
-      if (m.needs_downstream) {
-        s.logits = end_from(end, s.z, c.end_point, in.downstream, &s.stitched_down, logits);
+      std::vector<at::Tensor> zs;
+      for (const auto& t : tasks) zs.push_back((*t.T)->forward(rb.front));
+      std::vector<at::Tensor> down_acts, clean;
+      at::Tensor logits;
+      if (!tail.empty()) {
+        std::vector<at::Tensor> stacked;
+        for (size_t k : tail) stacked.push_back(zs[k]);
+        const at::Tensor Z = stacked.size() == 1 ? stacked[0] : at::cat(stacked);
+        logits = tail_pass(end, Z, c.end_point, in.downstream, any_down ? &down_acts : nullptr,
+                           static_cast<int64_t>(logit_tasks) * B);
+      }
+      if (any_down) {
         if (live_clean) {
           torch::NoGradGuard ng;
-          end_from(end, s.aj, c.end_point, in.downstream, &s.clean_down, false);
+          tail_pass(end, rb.end, c.end_point, in.downstream, &clean, 0);
         } else {
-          for (const auto& r : in.train.down) s.clean_down.push_back(r->gather(idx).to(dev));
+          clean = std::move(rb.down);
         }
-      } else if (logits) {
-        s.logits = end_from(end, s.z, c.end_point, in.downstream, nullptr);
       }
-      at::Tensor loss = m.loss(s, c).to(at::kFloat);
+      std::vector<at::Tensor> losses;
+      at::Tensor total_loss;
+      for (size_t k = 0; k < K; ++k) {
+        const Method& m = *tasks[k].m;
+        const int64_t pos = std::find(tail.begin(), tail.end(), k) - tail.begin();
+        StepTensors s;
+        s.z = zs[k];
+        s.aj = rb.end;
+        s.labels = in.train->labels().index_select(0, idx).to(dev);
+        s.end_logits = rb.end_logits;
+        if (m.needs_logits(c)) s.logits = logits.narrow(0, pos * B, B);
+        if (m.needs_downstream) {
+          for (const auto& a : down_acts) s.stitched_down.push_back(a.narrow(0, pos * B, B));
+          s.clean_down = clean;
+        }
+        losses.push_back(m.loss(s, c).to(at::kFloat));
+        total_loss = total_loss.defined() ? total_loss + losses.back() : losses.back();
+      }
       amp.reset();  // backward runs outside autocast, as torch.autocast recommends
-      loss.backward();
-      opt.step();
-      if (c.iso_lambda > 0 && c.rank == 0) {  // decoupled AdamO-style step: moments never see it
-        torch::NoGradGuard ng;
-        at::Tensor w = T->named_parameters()["weight"];
-        w.sub_(schedule_lr(c.schedule, c.lr, step, total) * c.iso_lambda * isometry_grad(w));
+      total_loss.backward();
+      for (size_t k = 0; k < K; ++k) {
+        opts[k]->step();
+        const StitchLayer& T = *tasks[k].T;
+        if (c.iso_lambda > 0 && c.rank == 0) {  // decoupled AdamO-style step: moments never see it
+          torch::NoGradGuard ng;
+          at::Tensor w = T->named_parameters()["weight"];
+          w.sub_(lr * c.iso_lambda * isometry_grad(w));
+        }
+        window[k] = window[k].defined() ? window[k] + losses[k].detach() : losses[k].detach();
       }
-      // The loss is read back (a device sync on GPUs) once per window of steps, not every step.
-      window = window.defined() ? window + loss.detach() : loss.detach();
+      // The losses are read back (a device sync on GPUs) once per window of steps.
       if ((b + 1) % kLossSyncSteps == 0 || b + 1 == nb) {
         const int64_t n = (b % kLossSyncSteps) + 1;
-        const double lv = window.item<double>() / static_cast<double>(n);
-        window = at::Tensor();
-        if (!std::isfinite(lv))
-          throw StitchError(fmt::format(
-              "{} seed {}: loss is {} at epoch {} steps {}..{}; lower train.lr (now {}) or "
-              "check the models",
-              m.name, seed, lv, e + 1, b + 2 - n, b + 1, c.lr));
-        sum += lv * static_cast<double>(n);
-        ema = step + 1 == n ? lv
-                            : std::pow(0.98, static_cast<double>(n)) * ema +
-                                  (1 - std::pow(0.98, static_cast<double>(n))) * lv;
-        progress.update(step + 1, fmt::format("loss {:.4f}", ema));
+        for (size_t k = 0; k < K; ++k) {
+          const double lv = window[k].item<double>() / static_cast<double>(n);
+          window[k] = at::Tensor();
+          if (!std::isfinite(lv))
+            throw StitchError(fmt::format(
+                "{} seed {}: loss is {} at epoch {} steps {}..{}; lower train.lr (now {}) or "
+                "check the models",
+                tasks[k].m->name, tasks[k].seed, lv, e + 1, b + 2 - n, b + 1, c.lr));
+          sum[k] += lv * static_cast<double>(n);
+          const double keep = std::pow(0.98, static_cast<double>(n));
+          ema[k] = step + 1 == n ? lv : keep * ema[k] + (1 - keep) * lv;
+        }
+        progress.update(step + 1, ema_text());
       }
     }
-    curve.push_back({{"epoch", e + 1}, {"loss", sum / static_cast<double>(nb)}});
+    for (size_t k = 0; k < K; ++k)
+      curves[k].push_back({{"epoch", e + 1}, {"loss", sum[k] / static_cast<double>(nb)}});
   }
-  progress.finish(fmt::format("loss {:.4f}", ema));
-  T->eval();
+  progress.finish(ema_text());
+  for (const auto& t : tasks) (*t.T)->eval();
   end.train(false);
-  return curve;
+  return curves;
 }
 
 // Test-set evaluation from the stored activations: stitched logits, per-layer relative
@@ -203,7 +259,7 @@ Evaluation evaluate(StitchLayer& T, StagedModel& end, const JobInputs& in, const
     const int64_t n = std::min(kEvalBatch, n_test - s);
     at::Tensor z = T->forward(t.front->range(s, n).to(dev));
     std::vector<at::Tensor> st{z}, cl{t.end->range(s, n)};
-    logits.push_back(end_from(end, z, c.end_point, in.downstream, &st).cpu());
+    logits.push_back(tail_pass(end, z, c.end_point, in.downstream, &st, n).cpu());
     for (const auto& r : t.down) cl.push_back(r->range(s, n));
     for (size_t l = 0; l < L; ++l) {
       at::Tensor a = cl[l].to(at::kDouble), h = st[l].cpu().to(at::kDouble);
@@ -324,25 +380,52 @@ std::vector<std::string> downstream_points(const StagedModel& end, const std::st
   return out;
 }
 
+std::vector<JobOutcome> stitch_jobs_run(const std::vector<StitchTask>& tasks, StagedModel& front,
+                                        StagedModel& end, const JobInputs& in,
+                                        const StitchConfig& c) {
+  std::vector<JobOutcome> out(tasks.size());
+  torch::manual_seed(static_cast<uint64_t>(tasks.at(0).seed));
+  const bool trained = !tasks[0].m->closed_form;
+  for (const auto& t : tasks)
+    if (t.m->closed_form == trained || (tasks.size() > 1 && (!trained || t.seed != tasks[0].seed)))
+      throw StitchError("stitch_jobs_run: more than one task must be trained jobs of one seed");
+  // The fit rows (first init_samples), fetched once for every task that fits or inits from them.
+  const auto t0 = std::chrono::steady_clock::now();
+  RowBatch init_rows;
+  if (!trained || c.init == "lstsq" || c.init == "procrustes")
+    init_rows = in.train->fetch(at::arange(std::min<int64_t>(c.init_samples, in.train->rows())),
+                                false, false, (*tasks[0].T)->weight().device());
+  const double fetch_s = seconds_since(t0);
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    const auto t1 = std::chrono::steady_clock::now();
+    init_stitch(*tasks[i].T, *tasks[i].m, tasks[i].seed, init_rows, c);
+    out[i].fit_seconds = seconds_since(t1) + (i == 0 ? fetch_s : 0);
+  }
+  if (trained) {
+    const auto t1 = std::chrono::steady_clock::now();
+    const std::vector<Json> curves = train_stitches(tasks, end, in, c);
+    const double each = seconds_since(t1) / static_cast<double>(tasks.size());
+    for (size_t i = 0; i < tasks.size(); ++i) {
+      out[i].loss_curve = curves[i];
+      out[i].train_seconds = each;
+    }
+  }
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    StitchLayer& T = *tasks[i].T;
+    out[i].eval = evaluate(T, end, in, c);
+    if (in.test_images) evaluate_inputs(T, front, end, *in.test_images, c, out[i].eval);
+    for (double v : {out[i].eval.stitched_acc, out[i].eval.fula_test})
+      if (!std::isfinite(v))
+        throw StitchError(
+            fmt::format("{}: a result is not finite; nothing written", tasks[i].label));
+  }
+  return out;
+}
+
 JobOutcome stitch_job_run(StitchLayer& T, const Method& m, int64_t seed, StagedModel& front,
                           StagedModel& end, const JobInputs& in, const StitchConfig& c,
                           const std::string& label) {
-  JobOutcome out;
-  torch::manual_seed(static_cast<uint64_t>(seed));
-  const auto t0 = std::chrono::steady_clock::now();
-  init_stitch(T, m, seed, in, c);
-  out.fit_seconds = seconds_since(t0);
-  if (!m.closed_form) {
-    const auto t1 = std::chrono::steady_clock::now();
-    out.loss_curve = train_stitch(T, end, m, seed, in, c, label);
-    out.train_seconds = seconds_since(t1);
-  }
-  out.eval = evaluate(T, end, in, c);
-  if (in.test_images) evaluate_inputs(T, front, end, *in.test_images, c, out.eval);
-  for (double v : {out.eval.stitched_acc, out.eval.fula_test})
-    if (!std::isfinite(v))
-      throw StitchError(fmt::format("{}: a result is not finite; nothing written", label));
-  return out;
+  return stitch_jobs_run({StitchTask{&T, &m, seed, label}}, front, end, in, c).at(0);
 }
 
 }  // namespace stitch

@@ -15,6 +15,7 @@
 #include "stitch/data/fashion_mnist.h"
 #include "stitch/metrics/classification.h"
 #include "stitch/runner/methods.h"
+#include "stitch/runner/row_source.h"
 #include "stitch/runner/stitch_config.h"
 #include "stitch/stitchers/stitch_layer.h"
 
@@ -22,7 +23,7 @@ namespace stitch {
 
 class StagedModel;
 
-// Store readers of one split for one job. Activations are [N, ...] rows of the split's samples.
+// Store readers of the test split for one job. Activations are [N, ...] rows of its samples.
 struct SplitReaders {
   std::shared_ptr<StoreReader> front, end;         // front model at i, end model at j
   std::shared_ptr<StoreReader> end_logits;         // end model output [N, K]
@@ -32,7 +33,8 @@ struct SplitReaders {
 };
 
 struct JobInputs {
-  SplitReaders train, test;
+  std::shared_ptr<RowSource> train;  // the fit split: "init" (closed form) or "train"
+  SplitReaders test;
   std::vector<std::string> downstream;   // end-model points after j, in forward order
   const Dataset* test_images = nullptr;  // for evaluations that run new inputs (PGD, markers)
 };
@@ -60,6 +62,22 @@ struct JobOutcome {
 // c.fula_cutoff, in forward order.
 std::vector<std::string> downstream_points(const StagedModel& end, const std::string& end_point,
                                            const StitchConfig& c);
+
+// One stitch of a group trained together (stitch_jobs_run).
+struct StitchTask {
+  StitchLayer* T;
+  const Method* m;
+  int64_t seed;
+  std::string label;  // prefixes progress lines
+};
+
+// Fits or trains the stitches of `tasks` and evaluates each. More than one task: all trained,
+// one seed, bn_mode eval; they are trained in lockstep (one fetch of the frozen rows and one
+// stacked pass through the end model per step), which gives each the same result as training
+// it alone, up to float summation order. Their train_seconds are the group's time split evenly.
+std::vector<JobOutcome> stitch_jobs_run(const std::vector<StitchTask>& tasks, StagedModel& front,
+                                        StagedModel& end, const JobInputs& in,
+                                        const StitchConfig& c);
 
 // Fits (closed form) or trains T with method m and seed, then evaluates it. `end` runs the
 // stitched pass from c.end_point; with c.bn_mode == "train" it is switched to train mode during

@@ -29,28 +29,91 @@ std::string fit_split(const Method& m) {
   return m.closed_form ? "init" : "train";
 }
 
-StoreNeeds store_needs(const Plan& plan, const std::vector<size_t>& jobs) {
+StoreNeeds store_needs(const Plan& plan, const std::vector<size_t>& jobs,
+                       const std::set<size_t>& streamed) {
   StoreNeeds needs;
   const StitchConfig& c = plan.config.job;
   for (size_t ji : jobs) {
     const Job& j = plan.jobs[ji];
     const Method& m = method_get(j.method);
     const std::string fit = fit_split(m);
-    add(needs[{j.front, fit}], j.front_point);
+    const bool fit_rows = streamed.count(ji) == 0;
     add(needs[{j.front, "test"}], j.front_point);
     add(needs[{j.front, "test"}], kOutput);
-    auto& tr = needs[{j.end, fit}];
     auto& te = needs[{j.end, "test"}];
-    add(tr, j.end_point);
     add(te, j.end_point);
-    if (m.needs_logits(c)) add(tr, kOutput);
     add(te, kOutput);
-    for (const auto& d : job_downstream(plan, j)) {
-      add(te, d);
-      if (m.needs_downstream && c.bn_mode == "eval") add(tr, d);
-    }
+    for (const auto& d : job_downstream(plan, j)) add(te, d);
+    if (!fit_rows) continue;
+    add(needs[{j.front, fit}], j.front_point);
+    auto& tr = needs[{j.end, fit}];
+    add(tr, j.end_point);
+    if (m.needs_logits(c)) add(tr, kOutput);
+    if (m.needs_downstream && c.bn_mode == "eval")
+      for (const auto& d : job_downstream(plan, j)) add(tr, d);
   }
   return needs;
+}
+
+std::vector<std::vector<size_t>> lockstep_units(const Plan& plan, const std::vector<size_t>& jobs) {
+  const StitchConfig& c = plan.config.job;
+  std::vector<std::vector<size_t>> units;
+  std::map<std::string, size_t> open;  // lockstep key -> its unit
+  for (size_t ji : jobs) {
+    const Job& j = plan.jobs[ji];
+    if (!plan.config.lockstep || c.bn_mode != "eval" || method_get(j.method).closed_form) {
+      units.push_back({ji});
+      continue;
+    }
+    const std::string key =
+        fmt::format("{}|{}|{}|{}|{}", j.front, j.end, j.front_point, j.end_point, j.seed);
+    auto it = open.find(key);
+    if (it == open.end()) {
+      open[key] = units.size();
+      units.push_back({ji});
+    } else {
+      units[it->second].push_back(ji);
+    }
+  }
+  return units;
+}
+
+std::set<size_t> streamed_jobs(const Plan& plan, const std::vector<std::vector<size_t>>& units,
+                               const ShardData& data) {
+  const StitchConfig& c = plan.config.job;
+  const std::string& mode = plan.config.store_stream;
+  std::set<size_t> out;
+  if (mode == "never" || c.bn_mode != "eval") return out;
+  auto trained = [&](const std::vector<size_t>& u) {
+    return !method_get(plan.jobs[u[0]].method).closed_form;
+  };
+  std::map<size_t, int> readers;  // model -> trained units reading its training split
+  for (const auto& u : units) {
+    if (!trained(u)) continue;
+    const Job& j = plan.jobs[u[0]];
+    ++readers[j.front];
+    if (j.end != j.front) ++readers[j.end];
+  }
+  for (const auto& u : units) {
+    if (!trained(u)) continue;
+    const Job& j = plan.jobs[u[0]];
+    if (mode == "auto") {
+      if (c.epochs != 1 || readers[j.front] != 1 || readers[j.end] != 1) continue;
+      bool stored = true;  // every training file it would read is there already
+      for (const auto& [what, points] : store_needs(plan, u)) {
+        if (what.second != "train") continue;
+        const PlannedModel& m = plan.models[what.first];
+        std::vector<std::vector<int64_t>> shapes;
+        for (const auto& p : points) shapes.push_back(ShardData::shape(m, p));
+        stored = stored &&
+                 data.store.missing(data.entry(plan, what.first, "train"), points, shapes, false)
+                     .empty();
+      }
+      if (stored) continue;
+    }
+    out.insert(u.begin(), u.end());
+  }
+  return out;
 }
 
 ShardData::ShardData(const Plan& plan)
@@ -151,25 +214,42 @@ void ReaderCache::clear() {
   left_ = budget_;
 }
 
-JobInputs job_inputs(const Plan& plan, const Job& job, ShardData& data, ReaderCache& cache) {
+JobInputs job_inputs(Plan& plan, const std::vector<size_t>& unit, ShardData& data,
+                     ReaderCache& cache, bool live) {
   const StitchConfig& c = plan.config.job;
+  const Job& job = plan.jobs.at(unit.at(0));
   const Method& m = method_get(job.method);
+  bool logits = false, down = false;  // what any job of the unit trains on
+  for (size_t ji : unit) {
+    logits = logits || method_get(plan.jobs[ji].method).needs_logits(c);
+    down = down || method_get(plan.jobs[ji].method).needs_downstream;
+  }
   JobInputs in;
   in.downstream = job_downstream(plan, job);
-  for (const std::string split : {fit_split(m), std::string("test")}) {
+  const std::string fit = fit_split(m);
+  if (live)
+    in.train =
+        std::make_shared<LiveRows>(plan.models[job.front].model, plan.models[job.end].model,
+                                   data.data(fit), job.front_point, job.end_point, in.downstream);
+  for (const std::string& split : {fit, std::string("test")}) {
     const bool test = split == "test";
-    SplitReaders& r = test ? in.test : in.train;
+    if (!test && live) continue;
+    SplitReaders r;
     const StoreEntry fe = data.entry(plan, job.front, split), ee = data.entry(plan, job.end, split);
     auto reader = [&](const StoreEntry& e, const std::string& p) {
       return cache.get(data.store.file(e, p), p);
     };
     r.front = reader(fe, job.front_point);
     r.end = reader(ee, job.end_point);
-    if (test || m.needs_logits(c)) r.end_logits = reader(ee, kOutput);
+    if (test || logits) r.end_logits = reader(ee, kOutput);
     if (test) r.front_logits = reader(fe, kOutput);
-    if (test || (m.needs_downstream && c.bn_mode == "eval"))
+    if (test || (down && c.bn_mode == "eval"))
       for (const auto& d : in.downstream) r.down.push_back(reader(ee, d));
     r.labels = data.data(split).labels;
+    if (test)
+      in.test = r;
+    else
+      in.train = std::make_shared<StoredRows>(r.front, r.end, r.end_logits, r.down, r.labels);
   }
   if (c.robust_samples > 0 || c.markers != "none") in.test_images = &data.test;
   return in;

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -23,7 +24,9 @@ using StoreNeeds = std::map<std::pair<size_t, std::string>, std::vector<std::str
 // What `jobs` read: front point (train or init, test) and front logits (test); end point,
 // downstream points and logits (test; train: downstream only for methods trained on them with
 // BN frozen, logits only for methods whose loss uses them).
-StoreNeeds store_needs(const Plan& plan, const std::vector<size_t>& jobs);
+// Jobs of `streamed` read nothing of the training split (their rows are computed live).
+StoreNeeds store_needs(const Plan& plan, const std::vector<size_t>& jobs,
+                       const std::set<size_t>& streamed = {});
 std::string fit_split(const Method& m);  // "init" for closed-form methods, else "train"
 
 struct ShardData {
@@ -56,7 +59,22 @@ class ReaderCache {
   std::map<std::string, std::shared_ptr<StoreReader>> readers_;
 };
 
-// The inputs of one job: readers for both splits, downstream points, test images.
-JobInputs job_inputs(const Plan& plan, const Job& job, ShardData& data, ReaderCache& cache);
+// `jobs` as units run together: trained jobs that share models, points and seed form one
+// lockstep group (when plan.config.lockstep and bn_mode is eval); every other job is a unit of
+// one. Units keep the order of their first job.
+std::vector<std::vector<size_t>> lockstep_units(const Plan& plan, const std::vector<size_t>& jobs);
+
+// Jobs of trained units that compute their training rows live instead of reading them from the
+// store (store.stream): "always": every trained unit with BatchNorm frozen; "auto": units whose
+// training activations nothing else reads (one epoch, no other unit on the training split of
+// either model) and that are not in the store already; "never": none.
+std::set<size_t> streamed_jobs(const Plan& plan, const std::vector<std::vector<size_t>>& units,
+                               const ShardData& data);
+
+// The inputs of one unit of jobs (one job, or a lockstep group: same models and points):
+// training rows with what any of them trains on (store readers, or live when `live`), test
+// readers, downstream points, test images.
+JobInputs job_inputs(Plan& plan, const std::vector<size_t>& unit, ShardData& data,
+                     ReaderCache& cache, bool live = false);
 
 }  // namespace stitch

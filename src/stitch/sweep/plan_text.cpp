@@ -74,7 +74,8 @@ std::string sweep_plan_text(Plan& plan, int64_t shards) {
   std::map<size_t, double> fwd;
   for (size_t mi = 0; mi < plan.models.size(); ++mi)
     fwd[mi] = forward_seconds(plan.models[mi], plan.input_shape);
-  for (const auto& [what, points] : store_needs(plan, todo)) {
+  const std::set<size_t> streamed = streamed_jobs(plan, lockstep_units(plan, todo), data);
+  for (const auto& [what, points] : store_needs(plan, todo, streamed)) {
     const auto& [mi, split] = what;
     const PlannedModel& m = plan.models[mi];
     const StoreEntry e = data.entry(plan, mi, split);
@@ -96,7 +97,7 @@ std::string sweep_plan_text(Plan& plan, int64_t shards) {
     std::set<std::string> seen;
     double sum = 0;
     for (size_t ji : g.jobs)
-      for (const auto& [what, points] : store_needs(plan, {ji}))
+      for (const auto& [what, points] : store_needs(plan, {ji}, streamed))
         for (const auto& p : points)
           if (seen.insert(fmt::format("{}|{}|{}", what.first, what.second, p)).second)
             sum += point_bytes(plan.models[what.first], p, data.data(what.second).size(), 4);
@@ -117,8 +118,9 @@ std::string sweep_plan_text(Plan& plan, int64_t shards) {
       jobs_s += it->second.first / it->second.second + eval;
     else if (m.closed_form)
       jobs_s += eval + 0.5;
-    else
-      jobs_s += eval + 3.0 * fwd[j.end] * static_cast<double>(c.batch_size) / 128.0 *
+    else  // a stitched tail forward + backward per batch, plus both models when streamed
+      jobs_s += eval + (3.0 * fwd[j.end] + (streamed.count(ji) ? fwd[j.front] + fwd[j.end] : 0)) *
+                           static_cast<double>(c.batch_size) / 128.0 *
                            static_cast<double>(c.epochs * (data.train.size() / c.batch_size));
   }
   out += fmt::format(

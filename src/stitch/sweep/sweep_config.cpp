@@ -32,6 +32,14 @@ const ConfigTable<SweepConfig>& sweep_config_table() {
     t.add("store.dtype", &C::store_dtype, "stored activation type").choices({"float32", "float16"});
     t.add("store.ram_mb", &C::store_ram_mb, "stored activations up to this size are held in RAM")
         .range(0, 1 << 24);
+    t.add("store.stream", &C::store_stream,
+          "train on activations computed live per batch instead of stored ones: auto = when "
+          "nothing else reads them (1 epoch, the only trained job on that training split)")
+        .choices({"auto", "always", "never"});
+    t.add("lockstep", &C::lockstep,
+          "train the trained jobs of one model pair, point pair and seed together: one fetch of "
+          "the frozen activations and one stacked pass through the end model per step (BatchNorm "
+          "frozen only)");
     return t;
   }();
   return t;

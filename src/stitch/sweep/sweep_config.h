@@ -10,7 +10,10 @@
 //   pairs: grid | zip | relative                  every front point x every end point; i-th with
 //                                                 i-th; or each front point with the end point
 //                                                 at the same relative depth (rounded linspace)
-//   store: {dir: runs/store, dtype: float32 | float16, ram_mb: 2048}
+//   store: {dir: runs/store, dtype: float32 | float16, ram_mb: 2048, stream: auto}
+//   lockstep: true                                trained jobs of one pair, points and seed (e.g.
+//                                                 methods) train together: one fetch of the frozen
+//                                                 rows and one stacked end-model pass per step
 //   plus every setting of a stitching job (methods, seeds, data, train, stitch, fula, ...).
 #include <cstdint>
 #include <string>
@@ -33,7 +36,9 @@ struct SweepConfig {
   std::string pairs = "grid";  // grid | zip | relative
   std::string store_dir;       // default: <out_dir>/store
   std::string store_dtype = "float32";
-  int64_t store_ram_mb = 2048;  // stored activations up to this size are read into RAM
+  int64_t store_ram_mb = 2048;        // stored activations up to this size are read into RAM
+  std::string store_stream = "auto";  // training rows computed live: auto | always | never
+  bool lockstep = true;               // trained jobs sharing models, points and seed train together
   // Shorthands read from YAML and folded into `models` / `*_points` by sweep_config_parse
   // (empty afterwards, so the resolved dump re-parses to the same sweep).
   std::string front, end, front_point, end_point, model_pairs = "grid";

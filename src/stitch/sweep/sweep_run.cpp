@@ -40,25 +40,11 @@ StitchConfig job_config(const Plan& p, const Job& j) {
   return one;
 }
 
-// Runs one job and writes its folder; returns its summary row.
-Json job_run(Plan& p, const Job& j, ShardData& data, ReaderCache& cache, const std::string& label) {
-  const StitchConfig one = job_config(p, j);
+// Writes a finished job's folder and results line; returns its summary row.
+Json job_write(Plan& p, const Job& j, const StitchConfig& one, const StitchLayer& T,
+               const JobInputs& in, const JobOutcome& out, size_t lockstep) {
   const c10::Device dev = device_parse(one.device);
-  const JobInputs in = job_inputs(p, j, data, cache);
   PlannedModel &F = p.models[j.front], &E = p.models[j.end];
-  // Frozen means frozen: bn_mode train updates BatchNorm statistics, so it gets its own copy.
-  std::optional<StagedModel> copy;
-  if (one.bn_mode == "train") {
-    copy = StagedModel::load(E.path, dev);
-    copy->bind_data(p.input_shape, one.data.mean, one.data.std);
-    for (auto& t : copy->parameters()) t.requires_grad_(false);
-  }
-  StagedModel& end = copy ? *copy : E.model;
-  StitchLayer T(StitchSpec{F.model.point(j.front_point).shape, E.model.point(j.end_point).shape,
-                           one.bn_before, one.bn_after, one.rank});
-  T->to(dev);
-  const JobOutcome out =
-      stitch_job_run(T, method_get(j.method), j.seed, F.model, end, in, one, label);
   Json row = {{"name", one.name},
               {"method", j.method},
               {"seed", j.seed},
@@ -69,10 +55,12 @@ Json job_run(Plan& p, const Job& j, ShardData& data, ReaderCache& cache, const s
               {"stitch_kind", stitch_kind_name(T->kind())},
               {"key", j.key}};
   row.update(out.eval.to_json());
-  row["train_samples"] = in.train.labels.size(0);
+  row["train_samples"] = in.train->rows();
   row["test_samples"] = in.test.labels.size(0);
   row["fit_seconds"] = out.fit_seconds;
   row["train_seconds"] = out.train_seconds;
+  row["train_rows"] = in.train->live() ? "live" : "store";
+  row["lockstep_jobs"] = lockstep;
   row["git_commit"] = std::string(git_commit()) + (git_dirty() ? "+dirty" : "");
   row["torch_version"] = torch_version();
   row["device"] = dev.str();
@@ -99,6 +87,44 @@ Json job_run(Plan& p, const Job& j, ShardData& data, ReaderCache& cache, const s
   file_write_text(j.dir + "/result.json", result.dump(1) + "\n");  // last: marks the job done
   results_append(p.dir, row);
   return row;
+}
+
+// Runs the jobs of one unit (one job, or a lockstep group sharing models, points and seed) and
+// writes their folders; returns their summary rows.
+std::vector<Json> unit_run(Plan& p, const std::vector<size_t>& unit, ShardData& data,
+                           ReaderCache& cache, bool live, const std::vector<std::string>& labels) {
+  const Job& j0 = p.jobs[unit[0]];
+  const StitchConfig one = job_config(p, j0);
+  const c10::Device dev = device_parse(one.device);
+  const JobInputs in = job_inputs(p, unit, data, cache, live);
+  PlannedModel &F = p.models[j0.front], &E = p.models[j0.end];
+  // Frozen means frozen: bn_mode train updates BatchNorm statistics, so it gets its own copy.
+  std::optional<StagedModel> copy;
+  if (one.bn_mode == "train") {
+    copy = StagedModel::load(E.path, dev);
+    copy->bind_data(p.input_shape, one.data.mean, one.data.std);
+    for (auto& t : copy->parameters()) t.requires_grad_(false);
+  }
+  StagedModel& end = copy ? *copy : E.model;
+  std::vector<StitchLayer> layers;
+  std::vector<StitchTask> tasks;
+  for (size_t ji : unit) {
+    const Job& j = p.jobs[ji];
+    layers.emplace_back(StitchSpec{F.model.point(j.front_point).shape,
+                                   E.model.point(j.end_point).shape, one.bn_before, one.bn_after,
+                                   one.rank});
+    layers.back()->to(dev);
+  }
+  for (size_t k = 0; k < unit.size(); ++k)
+    tasks.push_back(StitchTask{&layers[k], &method_get(p.jobs[unit[k]].method),
+                               p.jobs[unit[k]].seed, labels[k]});
+  const std::vector<JobOutcome> outs = stitch_jobs_run(tasks, F.model, end, in, one);
+  std::vector<Json> rows;
+  for (size_t k = 0; k < unit.size(); ++k) {
+    const Job& j = p.jobs[unit[k]];
+    rows.push_back(job_write(p, j, job_config(p, j), layers[k], in, outs[k], unit.size()));
+  }
+  return rows;
 }
 }  // namespace
 
@@ -143,32 +169,58 @@ SweepOutcome sweep_run(Plan& plan, const Shard& shard) {
     for (auto& m : plan.models)
       for (auto& t : m.model.parameters()) t.requires_grad_(false);
     try {
-      data.build(plan, store_needs(plan, todo));
+      const std::vector<std::vector<size_t>> units = lockstep_units(plan, todo);
+      const std::set<size_t> streamed = streamed_jobs(plan, units, data);
+      if (!streamed.empty())
+        spdlog::info("{} of {} jobs compute their training activations live (store.stream: {})",
+                     streamed.size(), todo.size(), plan.config.store_stream);
+      data.build(plan, store_needs(plan, todo, streamed));
       ReaderCache cache(plan.config.store_ram_mb << 20);
       const auto t0 = std::chrono::steady_clock::now();
       std::string group;
-      for (size_t k = 0; k < todo.size(); ++k) {
-        const Job& j = plan.jobs[todo[k]];
-        const std::string g = fmt::format("{}|{}|{}", j.front, j.end, j.end_point);
+      size_t done = 0;
+      std::vector<std::vector<size_t>> queue(units.rbegin(), units.rend());  // back = next
+      while (!queue.empty()) {
+        const std::vector<size_t> unit = queue.back();
+        queue.pop_back();
+        const Job& j0 = plan.jobs[unit[0]];
+        const std::string g = fmt::format("{}|{}|{}", j0.front, j0.end, j0.end_point);
         if (g != group) cache.clear();
         group = g;
-        const std::string label = fmt::format("[{}/{}] {}", k + 1, todo.size(), job_label(plan, j));
+        std::vector<std::string> labels;
+        for (size_t k = 0; k < unit.size(); ++k)
+          labels.push_back(fmt::format("[{}/{}] {}", done + k + 1, todo.size(),
+                                       job_label(plan, plan.jobs[unit[k]])));
         try {
-          const Json row = job_run(plan, j, data, cache, label);
-          ++out.ran;
+          const std::vector<Json> rows =
+              unit_run(plan, unit, data, cache, streamed.count(unit[0]) > 0, labels);
           const double el =
               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-          spdlog::info("{}: stitched {:.2f}% end {:.2f}% agreement {:.2f}% | ETA {}", label,
-                       100 * row["stitched_acc"].get<double>(), 100 * row["end_acc"].get<double>(),
-                       100 * row["agreement"].get<double>(),
-                       duration_format(el / static_cast<double>(k + 1) *
-                                       static_cast<double>(todo.size() - k - 1)));
+          out.ran += static_cast<int64_t>(rows.size());
+          done += rows.size();
+          for (size_t k = 0; k < rows.size(); ++k)
+            spdlog::info(
+                "{}: stitched {:.2f}% end {:.2f}% agreement {:.2f}%{}", labels[k],
+                100 * rows[k]["stitched_acc"].get<double>(), 100 * rows[k]["end_acc"].get<double>(),
+                100 * rows[k]["agreement"].get<double>(),
+                k + 1 < rows.size()
+                    ? ""
+                    : " | ETA " + duration_format(el / static_cast<double>(done) *
+                                                  static_cast<double>(todo.size() - done)));
         } catch (const std::exception& e) {  // StitchError, or torch's c10::Error
           if (interrupt_requested()) throw;
           std::string what = e.what();
           what = what.substr(0, what.find('\n'));
+          if (unit.size() > 1) {  // one failing stitch must not take the others with it
+            spdlog::warn("{}: lockstep group of {} failed ({}); running its jobs one by one",
+                         labels[0], unit.size(), what);
+            for (auto it = unit.rbegin(); it != unit.rend(); ++it)
+              if (job_state(plan.jobs[*it]) != JobState::kDone) queue.push_back({*it});
+            continue;
+          }
           ++out.failed;
-          spdlog::error("{}: failed, nothing written: {}", label, what);
+          ++done;
+          spdlog::error("{}: failed, nothing written: {}", labels[0], what);
           if (first_failure.empty()) first_failure = what;
         }
       }
