@@ -1,48 +1,70 @@
 #!/usr/bin/env bash
-# Whole stitching jobs, as a user waits for them: `stitch run` / `stitch sweep run` (activation
-# store built from scratch, training, test evaluation) against the naive Python loop
-# (bench/job_loop.py: front + clean end pass every step) on the same models, data, steps and
-# threads. Prints wall time, training images/s, peak RSS and the Python/C++ ratio per case; the
-# indented lines are the same C++ job with streaming (store.stream: never) or lockstep
-# (lockstep: false) off, against the same Python run.
+# Whole stitching jobs, as a user waits for them: `stitch sweep run` (process start, data,
+# store of the test split, training rows live or stored, training, test evaluation) against the
+# naive Python loop (bench/job_loop.py: front + clean end pass every step) on the same models,
+# data, steps and threads. Both sides are timed as whole processes (/usr/bin/time: start-up and
+# `import torch` included); the Python loop's own timer (from after its imports) is shown too.
+# Each case runs REPEAT times (default 3), C++ and Python interleaved (this VM drifts by up to
+# 2x between runs); medians are printed, with training images/s, peak RSS and the ratio.
+# Indented rows are the same C++ job with streaming (store.stream: never) or lockstep
+# (lockstep: false) off, against the same Python runs.
 # Usage: bench/job_e2e.sh [build] [train_samples] [epochs] [threads]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-B=${1:-build}; N=${2:-25600}; E=${3:-1}; T=${4:-2}
+B=${1:-build}; N=${2:-25600}; E=${3:-1}; T=${4:-2}; R=${REPEAT:-3}
 F=models/zoo/cnn_standard_s0.pt; G=models/zoo/cnn_standard_s1.pt
 W=$(mktemp -d /tmp/bench_e2e.XXXX)
 trap 'rm -rf "$W"' EXIT
-cpp() {  # name, yaml body (models, points, methods); prints "seconds=… peak_mb=…"
+cpp() {  # name, yaml body (models, points, methods); prints "wall=… peak_mb=…"
   rm -rf "$W/runs"
   printf 'name: %s\nout_dir: %s/runs\nfront: %s\nend: %s\n%b\ndata: {train_samples: %s, test_samples: 10000}\ntrain: {epochs: %s}\nthreads: %s\n' \
     "$1" "$W" "$F" "$G" "$2" "$N" "$E" "$T" >"$W/c.yaml"
   /usr/bin/time -f "%e %M" -o "$W/time" "$B/stitch" sweep run "$W/c.yaml" >"$W/out" 2>&1 ||
-    { cat "$W/out"; exit 1; }
-  awk '{printf "seconds=%.2f peak_mb=%.0f", $1, $2 / 1024}' "$W/time"
+    { cat "$W/out" >&2; exit 1; }
+  awk '{printf "wall=%.2f peak_mb=%.0f", $1, $2 / 1024}' "$W/time"
 }
-field() { echo "$1" | sed "s/.*$2=\([0-9.]*\).*/\1/"; }
-report() {  # label, images trained, cpp line, python line
-  local cs ps
-  cs=$(field "$3" seconds); ps=$(field "$4" seconds)
-  printf "%-26s C++ %7.1f s %7.0f img/s %5.0f MB | Python %7.1f s %7.0f img/s %5.0f MB | Python/C++ %.2fx\n" \
-    "$1" "$cs" "$(awk -v n="$2" -v s="$cs" 'BEGIN{print n / s}')" "$(field "$3" peak_mb)" \
-    "$ps" "$(awk -v n="$2" -v s="$ps" 'BEGIN{print n / s}')" "$(field "$4" peak_mb)" \
-    "$(awk -v a="$ps" -v b="$cs" 'BEGIN{print a / b}')"
+py() {  # job_loop.py arguments; prints "wall=… peak_mb=… self=…"
+  /usr/bin/time -f "%e %M" -o "$W/ptime" /usr/bin/python3 bench/job_loop.py "$@" >"$W/pout"
+  awk '{printf "wall=%.2f peak_mb=%.0f ", $1, $2 / 1024}' "$W/ptime"
+  sed 's/.* seconds=\([0-9.]*\).*/self=\1/' "$W/pout"
+}
+field() { echo "$1" | sed "s/.*\b$2=\([0-9.]*\).*/\1/"; }
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
+row() {  # label, images trained, C++ seconds list, C++ MB, Python seconds, Python self s, MB
+  printf "%-24s C++ %6.1f s %6.0f img/s %5.0f MB | Python %6.1f s (own timer %5.1f) %6.0f img/s %4.0f MB | Python/C++ %.2fx (own timer %.2fx)\n" \
+    "$1" "$3" "$(awk -v n="$2" -v s="$3" 'BEGIN{print n / s}')" "$4" "$5" "$6" \
+    "$(awk -v n="$2" -v s="$5" 'BEGIN{print n / s}')" "$7" \
+    "$(awk -v a="$5" -v b="$3" 'BEGIN{print a / b}')" "$(awk -v a="$6" -v b="$3" 'BEGIN{print a / b}')"
+}
+# case: label, images trained, python args, then pairs of (sub-label, yaml body); the first pair
+# is the main C++ row.
+case_run() {
+  local label=$1 imgs=$2 pyargs=$3; shift 3
+  local -a ps=() pss=() pm=() names=() bodies=()
+  while [ $# -gt 0 ]; do names+=("$1"); bodies+=("$2"); shift 2; done
+  local -A cs=() cm=()
+  for _ in $(seq "$R"); do
+    for k in "${!names[@]}"; do
+      l=$(cpp "c$k" "${bodies[$k]}"); cs[$k]+="$(field "$l" wall) "; cm[$k]=$(field "$l" peak_mb)
+    done
+    # shellcheck disable=SC2086
+    l=$(py $pyargs); ps+=("$(field "$l" wall)"); pss+=("$(field "$l" self)")
+    pm=("$(field "$l" peak_mb)")
+    echo "    run: C++ ${cs[0]}| Python ${ps[*]} (own timer ${pss[*]})" >&2
+  done
+  local p s; p=$(median "${ps[@]}"); s=$(median "${pss[@]}")
+  for k in "${!names[@]}"; do
+    # shellcheck disable=SC2086
+    row "${names[$k]}" "$imgs" "$(median ${cs[$k]})" "${cm[$k]}" "$p" "$s" "${pm[0]}"
+  done
 }
 steps=$((N / 128 * E))
-c=$(cpp fula "front_point: block1\nend_point: block1\nmethods: [fula]")
-p=$(/usr/bin/python3 bench/job_loop.py fula "$F" "$G" block1 "$E" "$N" "$T")
-echo "  $p"
-report "fula cnn@block1" $((steps * 128)) "$c" "$p"
-c=$(cpp fula_stored "front_point: block1\nend_point: block1\nmethods: [fula]\nstore: {stream: never}")
-report "  same, rows from store" $((steps * 128)) "$c" "$p"
-c=$(cpp m4 "front_point: block1\nend_point: block1\nmethods: [dm_hint, tlm, slm, fula]")
-p=$(/usr/bin/python3 bench/job_loop.py methods "$F" "$G" block1 "$E" "$N" "$T")
-echo "  $p"
-report "4 methods cnn@block1" $((4 * steps * 128)) "$c" "$p"
-c=$(cpp m4_alone "front_point: block1\nend_point: block1\nmethods: [dm_hint, tlm, slm, fula]\nlockstep: false")
-report "  same, one by one" $((4 * steps * 128)) "$c" "$p"
-c=$(cpp grid "front_points: [block1, block2, block3]\nend_points: [block1, block2, block3]\nmethods: [dm_closed]")
-p=$(/usr/bin/python3 bench/job_loop.py grid "$F" "$G" block1,block2,block3 "$N" "$T")
-echo "  $p"
-report "3x3 dm_closed grid" 0 "$c" "$p"
+echo "job_e2e: $N training images, $E epoch(s), $T threads, medians of $R; $(date -u +%F) $(nproc) cores"
+case_run "fula" $((steps * 128)) "fula $F $G block1 $E $N $T" \
+  "fula cnn@block1" "front_point: block1\nend_point: block1\nmethods: [fula]" \
+  "  rows from the store" "front_point: block1\nend_point: block1\nmethods: [fula]\nstore: {stream: never}"
+case_run "m4" $((4 * steps * 128)) "methods $F $G block1 $E $N $T" \
+  "4 methods cnn@block1" "front_point: block1\nend_point: block1\nmethods: [dm_hint, tlm, slm, fula]" \
+  "  one by one, stored" "front_point: block1\nend_point: block1\nmethods: [dm_hint, tlm, slm, fula]\nlockstep: false\nstore: {stream: never}"
+case_run "grid" 0 "grid $F $G block1,block2,block3 $N $T" \
+  "3x3 dm_closed grid" "front_points: [block1, block2, block3]\nend_points: [block1, block2, block3]\nmethods: [dm_closed]"

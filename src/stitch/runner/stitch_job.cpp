@@ -243,56 +243,69 @@ std::vector<Json> train_stitches(const std::vector<StitchTask>& tasks, StagedMod
   return curves;
 }
 
-// Test-set evaluation from the stored activations: stitched logits, per-layer relative
-// distances and R^2 against the stored clean end activations.
-Evaluation evaluate(StitchLayer& T, StagedModel& end, const JobInputs& in, const StitchConfig& c) {
+// Test-set evaluation of the stitches of a group from the stored activations, in one pass:
+// each test batch is read once, the stitch outputs are stacked through the end model once,
+// and each stitch gets its logits and per-layer relative distances and R^2 against the stored
+// clean end activations.
+std::vector<Evaluation> evaluate(const std::vector<StitchTask>& tasks, StagedModel& end,
+                                 const JobInputs& in, const StitchConfig& c) {
   torch::NoGradGuard g;
-  T->eval();
-  const c10::Device dev = T->weight().device();
+  const size_t K = tasks.size();
+  for (const auto& t : tasks) (*t.T)->eval();
+  const c10::Device dev = (*tasks[0].T)->weight().device();
   const SplitReaders& t = in.test;
   const size_t L = in.downstream.size() + 1;
-  std::vector<double> diff2(L, 0), ref2(L, 0), sum(L, 0), count(L, 0);
-  std::vector<at::Tensor> logits;
+  std::vector<double> ref2(L, 0), sum(L, 0), count(L, 0);
+  std::vector<std::vector<double>> diff2(K, std::vector<double>(L, 0));
+  std::vector<std::vector<at::Tensor>> logits(K);
   const int64_t n_test = t.front->rows();
   for (int64_t s = 0; s < n_test; s += kEvalBatch) {
     interrupt_throw_if_requested();
     const int64_t n = std::min(kEvalBatch, n_test - s);
-    at::Tensor z = T->forward(t.front->range(s, n).to(dev));
-    std::vector<at::Tensor> st{z}, cl{t.end->range(s, n)};
-    logits.push_back(tail_pass(end, z, c.end_point, in.downstream, &st, n).cpu());
+    const at::Tensor front_rows = t.front->range(s, n).to(dev);
+    std::vector<at::Tensor> zs;
+    for (const auto& task : tasks) zs.push_back((*task.T)->forward(front_rows));
+    const at::Tensor Z = K == 1 ? zs[0] : at::cat(zs);
+    std::vector<at::Tensor> st{Z}, cl{t.end->range(s, n)};
+    const at::Tensor lg = tail_pass(end, Z, c.end_point, in.downstream, &st, Z.size(0)).cpu();
     for (const auto& r : t.down) cl.push_back(r->range(s, n));
     for (size_t l = 0; l < L; ++l) {
-      at::Tensor a = cl[l].to(at::kDouble), h = st[l].cpu().to(at::kDouble);
-      diff2[l] += (h - a).pow(2).sum().item<double>();
+      const at::Tensor a = cl[l].to(at::kDouble), h = st[l].cpu().to(at::kDouble);
       ref2[l] += a.pow(2).sum().item<double>();
       sum[l] += a.sum().item<double>();
       count[l] += static_cast<double>(a.numel());
+      for (size_t k = 0; k < K; ++k)
+        diff2[k][l] += (h.narrow(0, k * n, n) - a).pow(2).sum().item<double>();
     }
+    for (size_t k = 0; k < K; ++k) logits[k].push_back(lg.narrow(0, k * n, n));
   }
-  const at::Tensor lg = at::cat(logits), y = t.labels.cpu();
-  const at::Tensor end_lg = t.end_logits->range(0, n_test),
+  const at::Tensor y = t.labels.cpu(), end_lg = t.end_logits->range(0, n_test),
                    front_lg = t.front_logits->range(0, n_test);
-  Evaluation ev;
-  ev.stitched_acc = topk_accuracy(lg, y, 1);
-  ev.stitched_top5 = topk_accuracy(lg, y, 5);
-  ev.end_acc = topk_accuracy(end_lg, y, 1);
-  ev.front_acc = topk_accuracy(front_lg, y, 1);
-  ev.stitching_penalty = ev.end_acc - ev.stitched_acc;
-  ev.agreement = prediction_agreement(lg, end_lg);
-  ev.hard_agreement = correctness_agreement(lg, end_lg, y);
-  ev.soft_agreement = soft_agreement(lg, end_lg);
-  ev.kappa = error_consistency(lg, end_lg, y);
-  for (size_t l = 0; l < L; ++l) {
-    const double d = std::sqrt(diff2[l]) / std::max(std::sqrt(ref2[l]), 1e-30);
-    // var = E[a^2] - E[a]^2 over all entries (one scalar mean, as the reference code logs it)
-    const double var = ref2[l] / count[l] - (sum[l] / count[l]) * (sum[l] / count[l]);
-    ev.layer_terms.push_back(d);
-    ev.layer_r2.push_back(1.0 - (diff2[l] / count[l]) / std::max(var, 1e-30));
-    ev.fula_test += d / static_cast<double>(L);
+  std::vector<Evaluation> out(K);
+  for (size_t k = 0; k < K; ++k) {
+    const at::Tensor lg = at::cat(logits[k]);
+    Evaluation& ev = out[k];
+    ev.stitched_acc = topk_accuracy(lg, y, 1);
+    ev.stitched_top5 = topk_accuracy(lg, y, 5);
+    ev.end_acc = topk_accuracy(end_lg, y, 1);
+    ev.front_acc = topk_accuracy(front_lg, y, 1);
+    ev.stitching_penalty = ev.end_acc - ev.stitched_acc;
+    ev.agreement = prediction_agreement(lg, end_lg);
+    ev.hard_agreement = correctness_agreement(lg, end_lg, y);
+    ev.soft_agreement = soft_agreement(lg, end_lg);
+    ev.kappa = error_consistency(lg, end_lg, y);
+    for (size_t l = 0; l < L; ++l) {
+      const double d = std::sqrt(diff2[k][l]) / std::max(std::sqrt(ref2[l]), 1e-30);
+      // var = E[a^2] - E[a]^2 over all entries (one scalar mean, as the reference code logs it)
+      const double var = ref2[l] / count[l] - (sum[l] / count[l]) * (sum[l] / count[l]);
+      ev.layer_terms.push_back(d);
+      ev.layer_r2.push_back(1.0 - (diff2[k][l] / count[l]) / std::max(var, 1e-30));
+      ev.fula_test += d / static_cast<double>(L);
+    }
+    ev.stitch_residual = ev.layer_terms[0];
+    ev.matrix = matrix_stats((*tasks[k].T)->weight());
   }
-  ev.stitch_residual = ev.layer_terms[0];
-  ev.matrix = matrix_stats(T->weight());
-  return ev;
+  return out;
 }
 
 // Evaluations that need the stitched model on new images (front recomputed): robust accuracy
@@ -410,10 +423,10 @@ std::vector<JobOutcome> stitch_jobs_run(const std::vector<StitchTask>& tasks, St
       out[i].train_seconds = each;
     }
   }
+  const std::vector<Evaluation> evals = evaluate(tasks, end, in, c);
   for (size_t i = 0; i < tasks.size(); ++i) {
-    StitchLayer& T = *tasks[i].T;
-    out[i].eval = evaluate(T, end, in, c);
-    if (in.test_images) evaluate_inputs(T, front, end, *in.test_images, c, out[i].eval);
+    out[i].eval = evals[i];
+    if (in.test_images) evaluate_inputs(*tasks[i].T, front, end, *in.test_images, c, out[i].eval);
     for (double v : {out[i].eval.stitched_acc, out[i].eval.fula_test})
       if (!std::isfinite(v))
         throw StitchError(
