@@ -6,6 +6,8 @@
 # `import torch` included); the Python loop's own timer (from after its imports) is shown too.
 # Each case runs REPEAT times (default 3), C++ and Python interleaved (this VM drifts by up to
 # 2x between runs); medians are printed, with training images/s, peak RSS and the ratio.
+# The 4-method job is compared with four Python runs (one process per method, as four runs of a
+# script are), and again with one Python process running the four loops.
 # Indented rows are the same C++ job with streaming (store.stream: never) or lockstep
 # (lockstep: false) off, against the same Python runs.
 # Usage: bench/job_e2e.sh [build] [train_samples] [epochs] [threads]
@@ -23,10 +25,18 @@ cpp() {  # name, yaml body (models, points, methods); prints "wall=… peak_mb=�
     { cat "$W/out" >&2; exit 1; }
   awk '{printf "wall=%.2f peak_mb=%.0f", $1, $2 / 1024}' "$W/time"
 }
-py() {  # job_loop.py arguments; prints "wall=… peak_mb=… self=…"
-  /usr/bin/time -f "%e %M" -o "$W/ptime" /usr/bin/python3 bench/job_loop.py "$@" >"$W/pout"
-  awk '{printf "wall=%.2f peak_mb=%.0f ", $1, $2 / 1024}' "$W/ptime"
-  sed 's/.* seconds=\([0-9.]*\).*/self=\1/' "$W/pout"
+py() {  # job_loop.py arguments, or "each M1,M2,… REST": one process per method, times summed;
+  # prints "wall=… peak_mb=… self=…"
+  local modes=$1; shift
+  [ "$modes" = each ] && { modes=$1; shift; }
+  local wall=0 self=0 peak=0
+  for m in ${modes//,/ }; do
+    /usr/bin/time -f "%e %M" -o "$W/ptime" /usr/bin/python3 bench/job_loop.py "$m" "$@" >"$W/pout"
+    wall=$(awk -v a="$wall" '{print a + $1}' "$W/ptime")
+    peak=$(awk -v a="$peak" '{print ($2 / 1024 > a) ? $2 / 1024 : a}' "$W/ptime")
+    self=$(sed 's/.* seconds=\([0-9.]*\).*/\1/' "$W/pout" | awk -v a="$self" '{print a + $1}')
+  done
+  printf "wall=%.2f peak_mb=%.0f self=%.2f" "$wall" "$peak" "$self"
 }
 field() { echo "$1" | sed "s/.*\b$2=\([0-9.]*\).*/\1/"; }
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
@@ -63,8 +73,10 @@ echo "job_e2e: $N training images, $E epoch(s), $T threads, medians of $R; $(dat
 case_run "fula" $((steps * 128)) "fula $F $G block1 $E $N $T" \
   "fula cnn@block1" "front_point: block1\nend_point: block1\nmethods: [fula]" \
   "  rows from the store" "front_point: block1\nend_point: block1\nmethods: [fula]\nstore: {stream: never}"
-case_run "m4" $((4 * steps * 128)) "methods $F $G block1 $E $N $T" \
+case_run "m4" $((4 * steps * 128)) "each dm_hint,tlm,slm,fula $F $G block1 $E $N $T" \
   "4 methods cnn@block1" "front_point: block1\nend_point: block1\nmethods: [dm_hint, tlm, slm, fula]" \
   "  one by one, stored" "front_point: block1\nend_point: block1\nmethods: [dm_hint, tlm, slm, fula]\nlockstep: false\nstore: {stream: never}"
+case_run "m4 in one Python process" $((4 * steps * 128)) "methods $F $G block1 $E $N $T" \
+  "4 methods, 1 Python proc" "front_point: block1\nend_point: block1\nmethods: [dm_hint, tlm, slm, fula]"
 case_run "grid" 0 "grid $F $G block1,block2,block3 $N $T" \
   "3x3 dm_closed grid" "front_points: [block1, block2, block3]\nend_points: [block1, block2, block3]\nmethods: [dm_closed]"

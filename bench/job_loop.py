@@ -2,6 +2,7 @@
 """The naive Python stitching loop a user would write, for bench/job_e2e.sh.
 
     /usr/bin/python3 bench/job_loop.py fula    FRONT END POINT EPOCHS TRAIN THREADS
+                              (or dm_hint, tlm, slm: one run of that method)
     /usr/bin/python3 bench/job_loop.py methods FRONT END POINT EPOCHS TRAIN THREADS
     /usr/bin/python3 bench/job_loop.py grid    FRONT END POINTS TRAIN THREADS   (POINTS: a,b,c)
 
@@ -166,7 +167,7 @@ def main():
     mode = sys.argv[1]
     torch.manual_seed(0)
     t0 = time.perf_counter()
-    if mode in ("fula", "methods"):
+    if mode in ("fula", "dm_hint", "tlm", "slm", "methods"):
         fpath, epath, point, epochs, n, threads = sys.argv[2:8]
         torch.set_num_threads(int(threads))
         front, end = Staged(fpath), Staged(epath)
@@ -174,7 +175,7 @@ def main():
         down = pts[pts.index(point) + 1:]
         x, y = load("train", int(n))
         xt, yt = load("test", 10000)
-        methods = ["fula"] if mode == "fula" else ["dm_hint", "tlm", "slm", "fula"]
+        methods = ["dm_hint", "tlm", "slm", "fula"] if mode == "methods" else [mode]
         seen, accs = 0, []
         for m in methods:
             (acc, end_acc, agree), imgs = train(m, front, end, point, point, down, int(epochs),

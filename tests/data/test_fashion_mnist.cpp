@@ -73,6 +73,15 @@ TEST(FashionMnist, Subsets) {
               per.labels[i].item<int64_t>());
   EXPECT_THROW(dataset_per_class(first, 50), StitchError);
   EXPECT_THROW(fashion_mnist_load("validation"), StitchError);
+  // Loading only a prefix (what a job with data.train_samples uses) gives the same rows as
+  // loading everything and cutting; the header alone gives the shape.
+  const Dataset prefix = fashion_mnist_load("train", kFashionMnistDir, 300);
+  EXPECT_EQ(prefix.size(), 300);
+  EXPECT_TRUE(at::equal(prefix.images, train_set().images.narrow(0, 0, 300)));
+  EXPECT_TRUE(at::equal(prefix.labels, train_set().labels.narrow(0, 0, 300)));
+  EXPECT_TRUE(at::equal(prefix.index, train_set().index.narrow(0, 0, 300)));
+  EXPECT_EQ(idx_dims(kFashionMnistDir + "/train-images-idx3-ubyte.gz"),
+            (std::vector<int64_t>{60000, 28, 28}));
 }
 
 TEST(FashionMnist, BatcherIsDeterministicAndCoversEveryRowOnce) {

@@ -114,13 +114,13 @@ Dataset cifar_load(const std::vector<std::string>& files, bool cifar100, bool co
   return d;
 }
 
-Dataset data_load(const DataConfig& d, const std::string& split) {
+Dataset data_load(const DataConfig& d, const std::string& split, int64_t max_rows) {
   data_config_check(d);
   if (split != "train" && split != "test")
     throw StitchError(fmt::format("data split '{}' must be train or test", split));
   Dataset out;
   if (d.source == "fashion_mnist") {
-    out = fashion_mnist_load(split, d.dir);
+    out = fashion_mnist_load(split, d.dir, max_rows);
   } else if (d.source == "cifar10" || d.source == "cifar100") {
     out = cifar_load(cifar_files(d, split), d.source == "cifar100", d.label == "coarse");
   } else {
@@ -128,6 +128,7 @@ Dataset data_load(const DataConfig& d, const std::string& split) {
         d.file.empty() ? (split == "train" ? d.train_file : d.test_file) : d.file;
     out = hdf5_images_load(f, d.file.empty() ? "" : split);
   }
+  out = dataset_first(out, max_rows);
   const auto shape = out.images.sizes().vec();
   if (!d.input_shape.empty() &&
       !std::equal(d.input_shape.begin(), d.input_shape.end(), shape.begin() + 1, shape.end()))
@@ -162,7 +163,18 @@ void data_check_classes(const DataConfig& d, const std::vector<const Dataset*>& 
 }
 
 std::vector<int64_t> data_input_shape(const DataConfig& d) {
-  const Dataset t = data_load(d, "test");
+  if (d.source == "fashion_mnist") {  // the header says it; data_load checks the rest later
+    data_config_check(d);
+    const auto dims = idx_dims(d.dir + "/t10k-images-idx3-ubyte.gz");
+    const std::vector<int64_t> shape{1, dims.size() == 3 ? dims[1] : 0,
+                                     dims.size() == 3 ? dims[2] : 0};
+    if (!d.input_shape.empty() && d.input_shape != shape)
+      throw StitchError(fmt::format("data.input_shape [{}] does not match the {} images [{}]",
+                                    fmt::join(d.input_shape, ","), data_describe(d),
+                                    fmt::join(shape, ",")));
+    return shape;
+  }
+  const Dataset t = data_load(d, "test", 1);
   return {t.images.size(1), t.images.size(2), t.images.size(3)};
 }
 

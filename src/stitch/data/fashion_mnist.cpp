@@ -41,7 +41,9 @@ void read_exact(gzFile f, void* buf, int64_t n, const std::string& path, const c
 }
 }  // namespace
 
-at::Tensor idx_read(const std::string& path) {
+namespace {
+// Opens an IDX file and reads its header: the open file, positioned at the data, and the dims.
+std::unique_ptr<gzFile_s, GzCloser> idx_open(const std::string& path, std::vector<int64_t>& dims) {
   file_check_readable(path, "IDX file");
   std::unique_ptr<gzFile_s, GzCloser> f(gzopen(path.c_str(), "rb"));
   if (!f) throw StitchError(fmt::format("cannot open IDX file '{}'", path));
@@ -55,7 +57,6 @@ at::Tensor idx_read(const std::string& path) {
     throw StitchError(fmt::format(
         "IDX file '{}' has element type 0x{:02x}; only unsigned bytes (0x08) are supported", path,
         magic[2]));
-  std::vector<int64_t> dims;
   int64_t total = 1;
   for (int i = 0; i < magic[3]; ++i) {
     unsigned char b[4];
@@ -69,12 +70,26 @@ at::Tensor idx_read(const std::string& path) {
   }
   if (total > (int64_t{1} << 33))
     throw StitchError(fmt::format("IDX file '{}' declares {} bytes: too large", path, total));
+  return f;
+}
+}  // namespace
+
+std::vector<int64_t> idx_dims(const std::string& path) {
+  std::vector<int64_t> dims;
+  idx_open(path, dims);
+  return dims;
+}
+
+at::Tensor idx_read(const std::string& path, int64_t max_rows) {
+  std::vector<int64_t> dims;
+  auto f = idx_open(path, dims);
+  if (max_rows > 0 && max_rows < dims[0]) dims[0] = max_rows;
   at::Tensor out = at::empty(dims, at::kByte);
-  read_exact(f.get(), out.data_ptr<uint8_t>(), total, path, "data");
+  read_exact(f.get(), out.data_ptr<uint8_t>(), out.numel(), path, "data");
   return out;
 }
 
-Dataset fashion_mnist_load(const std::string& split, const std::string& dir) {
+Dataset fashion_mnist_load(const std::string& split, const std::string& dir, int64_t max_rows) {
   std::string prefix;
   if (split == "train")
     prefix = "train";
@@ -84,8 +99,8 @@ Dataset fashion_mnist_load(const std::string& split, const std::string& dir) {
     throw StitchError(fmt::format("unknown data split '{}'; use train or test", split));
   const std::string img_path = fmt::format("{}/{}-images-idx3-ubyte.gz", dir, prefix);
   const std::string lab_path = fmt::format("{}/{}-labels-idx1-ubyte.gz", dir, prefix);
-  at::Tensor img = idx_read(img_path);
-  at::Tensor lab = idx_read(lab_path);
+  at::Tensor img = idx_read(img_path, max_rows);
+  at::Tensor lab = idx_read(lab_path, max_rows);
   if (img.dim() != 3 || img.size(1) != 28 || img.size(2) != 28)
     throw StitchError(
         fmt::format("'{}' holds {}-dimensional data, not N x 28 x 28 images", img_path, img.dim()));

@@ -18,13 +18,17 @@ struct Dataset {
   int64_t size() const { return labels.defined() ? labels.size(0) : 0; }
 };
 
-// Reads one IDX file (gzip or plain) into a uint8 tensor of the dimensions its header gives.
+// Reads one IDX file (gzip or plain) into a uint8 tensor of the dimensions its header gives,
+// only the first max_rows entries along dim 0 when max_rows > 0 (the rest is not decompressed).
 // Throws StitchError for a missing or truncated file, a wrong magic number or a non-uint8 type.
-at::Tensor idx_read(const std::string& path);
+at::Tensor idx_read(const std::string& path, int64_t max_rows = 0);
+// The dimensions an IDX file's header declares (reads the header only; same checks).
+std::vector<int64_t> idx_dims(const std::string& path);
 
-// Loads images + labels of one split ("train" or "test") from `dir` and checks that the counts
-// match and labels are 0..9.
-Dataset fashion_mnist_load(const std::string& split, const std::string& dir = kFashionMnistDir);
+// Loads images + labels of one split ("train" or "test") from `dir` (the first max_rows when
+// max_rows > 0) and checks that the counts match and labels are 0..9.
+Dataset fashion_mnist_load(const std::string& split, const std::string& dir = kFashionMnistDir,
+                           int64_t max_rows = 0);
 
 Dataset dataset_first(const Dataset& d, int64_t n);  // the first n samples (all if n <= 0)
 // The first n samples of every class (classes 0..num_classes-1), in file order.

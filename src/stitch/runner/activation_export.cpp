@@ -58,7 +58,7 @@ ActivationExportResult activations_export(const ActivationExportConfig& c) {
   interrupt_install();  // Ctrl-C: stop between batches, no file written
   threads_set(static_cast<int>(c.threads));
   data_config_check(c.data);
-  const Dataset d = dataset_first(data_load(c.data, c.split), c.samples);
+  const Dataset d = data_load(c.data, c.split, c.samples);
   StagedModel m = StagedModel::load(c.model, device_parse(c.device));
   m.bind_data(d.images.sizes().slice(1).vec(), c.data.mean, c.data.std);
   std::vector<std::string> points = c.points;

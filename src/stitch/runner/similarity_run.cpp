@@ -225,7 +225,7 @@ std::vector<nlohmann::json> similarity_run(const SimilarityConfig& c) {
   // Models run on the first n test images; activation files must hold at least n samples.
   Dataset test;
   if (!activations_is_file(c.model_a) || !activations_is_file(c.model_b))
-    test = dataset_first(data_load(c.data, "test"), c.samples);
+    test = data_load(c.data, "test", c.samples);
   Side a = side_open(c.model_a, c.points_a, c, test, dev),
        b = side_open(c.model_b, c.points_b, c, test, dev);
   if (a.split != b.split)

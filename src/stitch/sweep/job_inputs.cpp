@@ -119,11 +119,11 @@ std::set<size_t> streamed_jobs(const Plan& plan, const std::vector<std::vector<s
 ShardData::ShardData(const Plan& plan)
     : store(plan.config.store_dir), dtype(plan.config.store_dtype) {
   const StitchConfig& c = plan.config.job;
-  train = dataset_first(data_load(c.data, "train"), c.train_samples);
+  train = data_load(c.data, "train", c.train_samples);
   init = dataset_first(train, c.init_samples);
   data_id = data_identity(c.data);
   train_data_id = data_id;
-  test = dataset_first(data_load(c.data, "test"), c.test_samples);
+  test = data_load(c.data, "test", c.test_samples);
   for (const auto& m : plan.models)
     data_check_classes(c.data, {&train, &test}, m.path, m.model.num_classes());
   if (c.train_markers != "none") {  // the shortcut testbed: marked stitch-training images

@@ -64,7 +64,7 @@ TrainResult train_model(const TrainConfig& c) {
 
   const MarkerMode marker_mode = marker_mode_parse(c.marker_mode);
   Dataset train = data_load(c.data, "train");
-  Dataset test = dataset_first(data_load(c.data, "test"), c.test_samples);
+  Dataset test = data_load(c.data, "test", c.test_samples);
 
   StagedModel m = StagedModel::load(src, c10::Device("cpu"));
   if (!m.meta().present)
