@@ -2,7 +2,8 @@
 """The naive Python stitching loop a user would write, for bench/job_e2e.sh.
 
     /usr/bin/python3 bench/job_loop.py fula    FRONT END POINT EPOCHS TRAIN THREADS
-                              (or dm_hint, tlm, slm: one run of that method)
+                              (or dm_hint, tlm, slm: one run of that method; MODE_floor:
+                              front activations and clean targets precomputed, untimed)
     /usr/bin/python3 bench/job_loop.py methods FRONT END POINT EPOCHS TRAIN THREADS
     /usr/bin/python3 bench/job_loop.py grid    FRONT END POINTS TRAIN THREADS   (POINTS: a,b,c)
 
@@ -15,7 +16,8 @@ The stitch is a 1x1 conv (bilinear resize first when sizes differ) initialised b
 on the first 500 training images; after training, the stitched and end models are evaluated on
 the 10,000 test images. `methods` trains dm_hint, tlm, slm and fula one after the other, as four
 runs would; `grid` fits dm_closed for every front point x end point and evaluates each.
-Prints one line: seconds, images/s (training images seen per second), peak RSS, accuracies.
+Prints one line: seconds, images/s (training images seen per second), seconds of the training
+loops alone, peak RSS, accuracies.
 """
 import gzip
 import resource
@@ -113,10 +115,28 @@ def evaluate(front, end, fp, ep, W, b, xt, yt, out_hw):
     return hits / n, end_hits / n, agree / n
 
 
-def train(method, front, end, fp, ep, down, epochs, x, y, xt, yt):
+def precompute(front, end, fp, ep, down, method, x):
+    """The floor's inputs: front activations and clean end targets of every training row."""
+    xi, clean = [], [[] for _ in [ep] + down]
+    with torch.no_grad():
+        for s in range(0, x.shape[0], 500):
+            xi.append(front.run(x[s:s + 500], stop=fp)[0])
+            _, acts = end.run(x[s:s + 500], stop=down[-1] if (method == "fula" and down) else ep,
+                              collect=[ep] + down)
+            for lst, a in zip(clean, acts):
+                lst.append(a)
+    return torch.cat(xi), [torch.cat(c) for c in clean if c]
+
+
+def train(method, front, end, fp, ep, down, epochs, x, y, xt, yt, floor=False):
+    """Returns (accuracies, training images, seconds of the training loop alone). floor: the
+    front activations and clean targets are precomputed (untimed) and indexed per step."""
     with torch.no_grad():
         W, b = fit_stitch(front.run(x[:500], stop=fp)[0], end.run(x[:500], stop=ep)[0])
         out_hw = end.run(x[:2], stop=ep)[0].shape[-2:]
+    if floor:
+        XI, CLEAN = precompute(front, end, fp, ep, down, method, x)
+    t_loop = time.perf_counter()
     opt = torch.optim.Adam([W, b], lr=1e-3, weight_decay=1e-4)
     nb = x.shape[0] // 128
     total, step = nb * epochs, 0
@@ -129,11 +149,15 @@ def train(method, front, end, fp, ep, down, epochs, x, y, xt, yt):
                 grp["lr"] = lr
             idx = perm[k * 128:(k + 1) * 128]
             xb, yb = x[idx], y[idx]
-            with torch.no_grad():
-                xi = front.run(xb, stop=fp)[0]
-                aj, clean = end.run(xb, stop=down[-1] if (method == "fula" and down) else ep,
-                                    collect=[ep] + down)
-                if method == "slm":
+            if floor:
+                xi, clean = XI[idx], [c[idx] for c in CLEAN]
+            else:
+                with torch.no_grad():
+                    xi = front.run(xb, stop=fp)[0]
+                    aj, clean = end.run(xb, stop=down[-1] if (method == "fula" and down) else ep,
+                                        collect=[ep] + down)
+            if method == "slm":
+                with torch.no_grad():
                     g_logits = end.run(xb)[0]
             opt.zero_grad()
             z = apply(W, b, xi, out_hw)
@@ -160,13 +184,17 @@ def train(method, front, end, fp, ep, down, epochs, x, y, xt, yt):
             loss.backward()
             opt.step()
             step += 1
-    return evaluate(front, end, fp, ep, W.detach(), b.detach(), xt, yt, out_hw), total * 128
+    loop_s = time.perf_counter() - t_loop
+    return evaluate(front, end, fp, ep, W.detach(), b.detach(), xt, yt, out_hw), total * 128, loop_s
 
 
 def main():
     mode = sys.argv[1]
     torch.manual_seed(0)
     t0 = time.perf_counter()
+    floor = mode.endswith("_floor")
+    mode = mode[: -len("_floor")] if floor else mode
+    loop = 0.0
     if mode in ("fula", "dm_hint", "tlm", "slm", "methods"):
         fpath, epath, point, epochs, n, threads = sys.argv[2:8]
         torch.set_num_threads(int(threads))
@@ -178,9 +206,10 @@ def main():
         methods = ["dm_hint", "tlm", "slm", "fula"] if mode == "methods" else [mode]
         seen, accs = 0, []
         for m in methods:
-            (acc, end_acc, agree), imgs = train(m, front, end, point, point, down, int(epochs),
-                                               x, y, xt, yt)
+            (acc, end_acc, agree), imgs, loop_s = train(m, front, end, point, point, down,
+                                                       int(epochs), x, y, xt, yt, floor)
             seen += imgs
+            loop += loop_s
             accs.append(f"{m}={acc * 100:.2f}")
     else:
         fpath, epath, points, n, threads = sys.argv[2:7]
@@ -198,7 +227,8 @@ def main():
                 accs.append(f"{fp}>{ep}={acc * 100:.2f}")
     s = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"python mode={mode} seconds={s:.2f} images_per_s={seen / s:.1f} peak_mb={peak:.0f} "
+    print(f"python mode={mode}{'_floor' if floor else ''} seconds={s:.2f} "
+          f"images_per_s={seen / s:.1f} loop_seconds={loop:.2f} peak_mb={peak:.0f} "
           f"end={end_acc * 100:.2f} " + " ".join(accs))
 
 
