@@ -1,7 +1,7 @@
 #pragma once
 // Where a trained job's rows come from: read back from the activation store, or computed live
 // by the frozen models on each batch (a job whose training activations nothing else reuses:
-// one epoch, no other job on the same split; docs/architecture.md §5).
+// up to 3 epochs, no other job on the same split; docs/architecture.md §5).
 #include <cstdint>
 #include <memory>
 #include <string>

@@ -66,7 +66,7 @@ std::vector<std::vector<size_t>> lockstep_units(const Plan& plan, const std::vec
 
 // Jobs of trained units that compute their training rows live instead of reading them from the
 // store (store.stream): "always": every trained unit with BatchNorm frozen; "auto": units whose
-// training activations nothing else reads (one epoch, no other unit on the training split of
+// training activations nothing else reads (at most 3 epochs, no other unit on the training split of
 // either model) and that are not in the store already; "never": none.
 std::set<size_t> streamed_jobs(const Plan& plan, const std::vector<std::vector<size_t>>& units,
                                const ShardData& data);

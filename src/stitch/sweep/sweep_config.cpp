@@ -34,7 +34,7 @@ const ConfigTable<SweepConfig>& sweep_config_table() {
         .range(0, 1 << 24);
     t.add("store.stream", &C::store_stream,
           "train on activations computed live per batch instead of stored ones: auto = when "
-          "nothing else reads them (1 epoch, the only trained job on that training split)")
+          "nothing else reads them (<= 3 epochs, the only trained job on that training split)")
         .choices({"auto", "always", "never"});
     t.add("lockstep", &C::lockstep,
           "train the trained jobs of one model pair, point pair and seed together: one fetch of "
