@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
+
 #include <torch/script.h>
 #include <torch/torch.h>
+#include <tuple>
 
 #include "stitch/metrics/similarity.h"
 #include "stitch/util/error.h"
@@ -149,6 +151,21 @@ TEST(Similarity, ProcrustesStatistics) {
   s = procrustes_stats(xf, xf.mm(a), xt, xt.mm(a));
   EXPECT_NEAR(s.ev_affine, 1.0, 1e-9);
   EXPECT_LT(s.ev_after, 0.8);
+}
+
+// The Procrustes distance's nuclear norm on QR factors equals the direct singular-value sum of
+// a^T b in every shape regime (both wider than n, one wider, neither): singular values are
+// invariant under the orthonormal Q factors it drops.
+TEST(Similarity, CrossNuclearNormOnQrFactorsEqualsTheDirectSum) {
+  torch::manual_seed(9);
+  for (const auto& [n, p, q] : {std::tuple<int64_t, int64_t, int64_t>{20, 90, 70},
+                                {20, 90, 12},
+                                {20, 8, 70},
+                                {50, 30, 20}}) {
+    const at::Tensor a = at::randn({n, p}, at::kDouble), b = at::randn({n, q}, at::kDouble);
+    const double direct = at::linalg_svdvals(a.t().mm(b)).sum().item<double>();
+    EXPECT_NEAR(cross_nuclear_norm(a, b), direct, 1e-9 * direct) << n << " " << p << " " << q;
+  }
 }
 
 TEST(Similarity, RefusesMeaninglessInputs) {

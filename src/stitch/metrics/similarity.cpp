@@ -371,6 +371,15 @@ double cknna(const at::Tensor& x, const at::Tensor& y, int64_t k, const std::str
   return cknna(Representation(x, o), Representation(y, o, "Y"));
 }
 
+double cross_nuclear_norm(const at::Tensor& a, const at::Tensor& b) {
+  const int64_t n = a.size(0);
+  // a^T = Qa Ra and b^T = Qb Rb (reduced QR, Ra, Rb [n, n]) when wider than n: a^T b =
+  // Qa (Ra Rb^T) Qb^T has the singular values of the small middle factor.
+  const at::Tensor left = a.size(1) > n ? std::get<1>(at::linalg_qr(a.t(), "r")) : a.t();
+  const at::Tensor right = b.size(1) > n ? std::get<1>(at::linalg_qr(b.t(), "r")).t() : b;
+  return at::linalg_svdvals(left.mm(right)).sum().item<double>();
+}
+
 ProcrustesStats procrustes_stats(const at::Tensor& x_fit, const at::Tensor& y_fit,
                                  const at::Tensor& x_test, const at::Tensor& y_test) {
   const Representation fx(x_fit, {}, "X (fit)"), fy(y_fit, {}, "Y (fit)");
@@ -393,10 +402,13 @@ ProcrustesStats procrustes_stats(const at::Tensor& x_fit, const at::Tensor& y_fi
   const Affine af = fit_lstsq(Xf, Yf);
   s.ev_affine = 1.0 - (Yt - Xt.mm(af.weight.t()) - af.bias).pow(2).sum().item<double>() / var;
   at::Tensor xc = fx.centred() / fx.centred().norm(), yc = fy.centred() / fy.centred().norm();
-  s.distance = 2.0 - 2.0 * at::linalg_svdvals(xc.t().mm(yc)).sum().item<double>();
+  s.distance = 2.0 - 2.0 * cross_nuclear_norm(xc, yc);
   if (Xf.size(1) == Yf.size(1)) {
     const int64_t d = Xf.size(1);
-    s.det = at::linalg_det(p.rotation).item<double>();
+    // sign * exp(log|det|): a plain LU product underflows to 0 for wide maps (d in the
+    // thousands) although |det R| = 1.
+    const auto [sign, logabs] = at::linalg_slogdet(p.rotation);
+    s.det = sign.item<double>() * std::exp(logabs.item<double>());
     s.r_minus_i = (p.rotation - at::eye(d, p.rotation.options())).norm().item<double>();
     s.sqrt_2d = std::sqrt(2.0 * static_cast<double>(d));
   }

@@ -116,6 +116,11 @@ double mutual_knn(const at::Tensor& x, const at::Tensor& y, int64_t k = 10);
 double cknna(const at::Tensor& x, const at::Tensor& y, int64_t k = 10,
              const std::string& features = "platonic");
 
+// Sum of the singular values of a^T b (a [n, p], b [n, q]): the nuclear norm of the cross
+// product, computed on n x n QR factors when p or q exceeds n (same value, far less work for
+// wide maps on few samples).
+double cross_nuclear_norm(const at::Tensor& a, const at::Tensor& b);
+
 // Procrustes statistics: fit on (x_fit, y_fit), report on held-out (x_test, y_test).
 struct ProcrustesStats {
   double rel_error_fit = 0, rel_error_test = 0;  // ||X_c R - Y_c||_F / ||Y_c||_F
