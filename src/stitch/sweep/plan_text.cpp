@@ -109,19 +109,28 @@ std::string sweep_plan_text(Plan& plan, int64_t shards) {
       "from disk batch by batch)\n",
       bytes_format(ram + 0.4e9), plan.config.store_ram_mb);
   double jobs_s = 0;
-  for (size_t ji : todo) {
-    const Job& j = plan.jobs[ji];
-    const Method& m = method_get(j.method);
-    const double eval = fwd[j.end] * static_cast<double>(data.test.size()) / 128.0;
-    const auto it = measured.find(j.method);
-    if (it != measured.end())
-      jobs_s += it->second.first / it->second.second + eval;
-    else if (m.closed_form)
-      jobs_s += eval + 0.5;
-    else  // a stitched tail forward + backward per batch, plus both models when streamed
-      jobs_s += eval + (3.0 * fwd[j.end] + (streamed.count(ji) ? fwd[j.front] + fwd[j.end] : 0)) *
-                           static_cast<double>(c.batch_size) / 128.0 *
-                           static_cast<double>(c.epochs * (data.train.size() / c.batch_size));
+  const double batches = static_cast<double>(c.batch_size) / 128.0 *
+                         static_cast<double>(c.epochs * (data.train.size() / c.batch_size));
+  for (const auto& unit : lockstep_units(plan, todo)) {
+    const Job& j0 = plan.jobs[unit[0]];
+    bool all_measured = true;
+    for (size_t ji : unit) all_measured = all_measured && measured.count(plan.jobs[ji].method);
+    // Live rows: both frozen models once per batch for the whole unit (lockstep shares them).
+    if (streamed.count(unit[0]) && !all_measured) jobs_s += (fwd[j0.front] + fwd[j0.end]) * batches;
+    for (size_t ji : unit) {
+      const Job& j = plan.jobs[ji];
+      const Method& m = method_get(j.method);
+      const double eval = fwd[j.end] * static_cast<double>(data.test.size()) / 128.0;
+      const auto it = measured.find(j.method);
+      if (it != measured.end())
+        jobs_s += it->second.first / it->second.second + eval;
+      else if (m.closed_form)
+        jobs_s += eval + 0.5;
+      else if (m.needs_downstream || m.needs_logits(c))  // stitched tail forward + backward
+        jobs_s += eval + 3.0 * fwd[j.end] * batches;
+      else  // trained at the stitch point only (dm_hint)
+        jobs_s += eval;
+    }
   }
   out += fmt::format(
       "  time: ~{} on one shard here ({} building the store, {} for the jobs; rough, from "
