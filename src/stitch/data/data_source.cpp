@@ -163,18 +163,7 @@ void data_check_classes(const DataConfig& d, const std::vector<const Dataset*>& 
 }
 
 std::vector<int64_t> data_input_shape(const DataConfig& d) {
-  if (d.source == "fashion_mnist") {  // the header says it; data_load checks the rest later
-    data_config_check(d);
-    const auto dims = idx_dims(d.dir + "/t10k-images-idx3-ubyte.gz");
-    const std::vector<int64_t> shape{1, dims.size() == 3 ? dims[1] : 0,
-                                     dims.size() == 3 ? dims[2] : 0};
-    if (!d.input_shape.empty() && d.input_shape != shape)
-      throw StitchError(fmt::format("data.input_shape [{}] does not match the {} images [{}]",
-                                    fmt::join(d.input_shape, ","), data_describe(d),
-                                    fmt::join(shape, ",")));
-    return shape;
-  }
-  const Dataset t = data_load(d, "test", 1);
+  const Dataset t = data_load(d, "test", 1);  // Fashion-MNIST decompresses one image only
   return {t.images.size(1), t.images.size(2), t.images.size(3)};
 }
 

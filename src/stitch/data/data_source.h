@@ -32,8 +32,7 @@ void data_config_check(const DataConfig& d);
 // sources): the first max_rows samples when max_rows > 0 (Fashion-MNIST decompresses no more).
 // Throws StitchError with one line for missing, truncated or inconsistent files.
 Dataset data_load(const DataConfig& d, const std::string& split, int64_t max_rows = 0);
-// [C, H, W] of the data (from the test split: Fashion-MNIST's file header, other sources'
-// data; data.input_shape when given must match it).
+// [C, H, W] of the data (the first test image; data.input_shape when given must match it).
 std::vector<int64_t> data_input_shape(const DataConfig& d);
 // One line for logs and provenance: "cifar10 /data/cifar-10-batches-bin".
 std::string data_describe(const DataConfig& d);

@@ -41,9 +41,7 @@ void read_exact(gzFile f, void* buf, int64_t n, const std::string& path, const c
 }
 }  // namespace
 
-namespace {
-// Opens an IDX file and reads its header: the open file, positioned at the data, and the dims.
-std::unique_ptr<gzFile_s, GzCloser> idx_open(const std::string& path, std::vector<int64_t>& dims) {
+at::Tensor idx_read(const std::string& path, int64_t max_rows) {
   file_check_readable(path, "IDX file");
   std::unique_ptr<gzFile_s, GzCloser> f(gzopen(path.c_str(), "rb"));
   if (!f) throw StitchError(fmt::format("cannot open IDX file '{}'", path));
@@ -57,6 +55,7 @@ std::unique_ptr<gzFile_s, GzCloser> idx_open(const std::string& path, std::vecto
     throw StitchError(fmt::format(
         "IDX file '{}' has element type 0x{:02x}; only unsigned bytes (0x08) are supported", path,
         magic[2]));
+  std::vector<int64_t> dims;
   int64_t total = 1;
   for (int i = 0; i < magic[3]; ++i) {
     unsigned char b[4];
@@ -70,19 +69,6 @@ std::unique_ptr<gzFile_s, GzCloser> idx_open(const std::string& path, std::vecto
   }
   if (total > (int64_t{1} << 33))
     throw StitchError(fmt::format("IDX file '{}' declares {} bytes: too large", path, total));
-  return f;
-}
-}  // namespace
-
-std::vector<int64_t> idx_dims(const std::string& path) {
-  std::vector<int64_t> dims;
-  idx_open(path, dims);
-  return dims;
-}
-
-at::Tensor idx_read(const std::string& path, int64_t max_rows) {
-  std::vector<int64_t> dims;
-  auto f = idx_open(path, dims);
   if (max_rows > 0 && max_rows < dims[0]) dims[0] = max_rows;
   at::Tensor out = at::empty(dims, at::kByte);
   read_exact(f.get(), out.data_ptr<uint8_t>(), out.numel(), path, "data");

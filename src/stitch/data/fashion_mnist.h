@@ -22,8 +22,6 @@ struct Dataset {
 // only the first max_rows entries along dim 0 when max_rows > 0 (the rest is not decompressed).
 // Throws StitchError for a missing or truncated file, a wrong magic number or a non-uint8 type.
 at::Tensor idx_read(const std::string& path, int64_t max_rows = 0);
-// The dimensions an IDX file's header declares (reads the header only; same checks).
-std::vector<int64_t> idx_dims(const std::string& path);
 
 // Loads images + labels of one split ("train" or "test") from `dir` (the first max_rows when
 // max_rows > 0) and checks that the counts match and labels are 0..9.

@@ -115,7 +115,8 @@ std::vector<Json> train_stitches(const std::vector<StitchTask>& tasks, StagedMod
   if (K > 1 && live_clean)
     throw StitchError("lockstep training needs bn_mode: eval (batch statistics would mix)");
   std::vector<std::unique_ptr<torch::optim::Adam>> opts;
-  std::vector<size_t> tail;  // tasks whose loss runs the end model: logit users first
+  std::vector<size_t> tail;         // tasks whose loss runs the end model: logit users first
+  std::vector<int64_t> pos(K, -1);  // each tail task's block of B rows in the stacked pass
   bool any_logits = false, any_down = false;
   for (const auto& t : tasks) {
     opts.push_back(std::make_unique<torch::optim::Adam>(
@@ -128,6 +129,7 @@ std::vector<Json> train_stitches(const std::vector<StitchTask>& tasks, StagedMod
   const size_t logit_tasks = tail.size();
   for (size_t k = 0; k < K; ++k)
     if (tasks[k].m->needs_downstream && !tasks[k].m->needs_logits(c)) tail.push_back(k);
+  for (size_t p = 0; p < tail.size(); ++p) pos[tail[p]] = static_cast<int64_t>(p);
   Dataset rows;  // only the index is used: rows of the training activations
   rows.labels = in.train->labels();
   rows.index = at::arange(in.train->rows(), at::kLong);
@@ -186,19 +188,19 @@ std::vector<Json> train_stitches(const std::vector<StitchTask>& tasks, StagedMod
           clean = std::move(rb.down);
         }
       }
+      const at::Tensor labels = in.train->labels().index_select(0, idx).to(dev);
       std::vector<at::Tensor> losses;
       at::Tensor total_loss;
       for (size_t k = 0; k < K; ++k) {
         const Method& m = *tasks[k].m;
-        const int64_t pos = std::find(tail.begin(), tail.end(), k) - tail.begin();
         StepTensors s;
         s.z = zs[k];
         s.aj = rb.end;
-        s.labels = in.train->labels().index_select(0, idx).to(dev);
+        s.labels = labels;
         s.end_logits = rb.end_logits;
-        if (m.needs_logits(c)) s.logits = logits.narrow(0, pos * B, B);
+        if (m.needs_logits(c)) s.logits = logits.narrow(0, pos[k] * B, B);
         if (m.needs_downstream) {
-          for (const auto& a : down_acts) s.stitched_down.push_back(a.narrow(0, pos * B, B));
+          for (const auto& a : down_acts) s.stitched_down.push_back(a.narrow(0, pos[k] * B, B));
           s.clean_down = clean;
         }
         losses.push_back(m.loss(s, c).to(at::kFloat));
@@ -433,12 +435,6 @@ std::vector<JobOutcome> stitch_jobs_run(const std::vector<StitchTask>& tasks, St
             fmt::format("{}: a result is not finite; nothing written", tasks[i].label));
   }
   return out;
-}
-
-JobOutcome stitch_job_run(StitchLayer& T, const Method& m, int64_t seed, StagedModel& front,
-                          StagedModel& end, const JobInputs& in, const StitchConfig& c,
-                          const std::string& label) {
-  return stitch_jobs_run({StitchTask{&T, &m, seed, label}}, front, end, in, c).at(0);
 }
 
 }  // namespace stitch

@@ -79,11 +79,4 @@ std::vector<JobOutcome> stitch_jobs_run(const std::vector<StitchTask>& tasks, St
                                         StagedModel& end, const JobInputs& in,
                                         const StitchConfig& c);
 
-// Fits (closed form) or trains T with method m and seed, then evaluates it. `end` runs the
-// stitched pass from c.end_point; with c.bn_mode == "train" it is switched to train mode during
-// training, so pass a per-job copy then. `label` prefixes progress lines.
-JobOutcome stitch_job_run(StitchLayer& T, const Method& m, int64_t seed, StagedModel& front,
-                          StagedModel& end, const JobInputs& in, const StitchConfig& c,
-                          const std::string& label);
-
 }  // namespace stitch

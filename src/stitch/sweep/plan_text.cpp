@@ -74,7 +74,8 @@ std::string sweep_plan_text(Plan& plan, int64_t shards) {
   std::map<size_t, double> fwd;
   for (size_t mi = 0; mi < plan.models.size(); ++mi)
     fwd[mi] = forward_seconds(plan.models[mi], plan.input_shape);
-  const std::set<size_t> streamed = streamed_jobs(plan, lockstep_units(plan, todo), data);
+  const std::vector<std::vector<size_t>> units = lockstep_units(plan, todo);
+  const std::set<size_t> streamed = streamed_jobs(plan, units, data);
   for (const auto& [what, points] : store_needs(plan, todo, streamed)) {
     const auto& [mi, split] = what;
     const PlannedModel& m = plan.models[mi];
@@ -111,7 +112,7 @@ std::string sweep_plan_text(Plan& plan, int64_t shards) {
   double jobs_s = 0;
   const double batches = static_cast<double>(c.batch_size) / 128.0 *
                          static_cast<double>(c.epochs * (data.train.size() / c.batch_size));
-  for (const auto& unit : lockstep_units(plan, todo)) {
+  for (const auto& unit : units) {
     const Job& j0 = plan.jobs[unit[0]];
     bool all_measured = true;
     for (size_t ji : unit) all_measured = all_measured && measured.count(plan.jobs[ji].method);

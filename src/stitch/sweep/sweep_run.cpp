@@ -107,17 +107,16 @@ std::vector<Json> unit_run(Plan& p, const std::vector<size_t>& unit, ShardData& 
   }
   StagedModel& end = copy ? *copy : E.model;
   std::vector<StitchLayer> layers;
+  layers.reserve(unit.size());  // tasks point into it
   std::vector<StitchTask> tasks;
-  for (size_t ji : unit) {
-    const Job& j = p.jobs[ji];
+  for (size_t k = 0; k < unit.size(); ++k) {
+    const Job& j = p.jobs[unit[k]];
     layers.emplace_back(StitchSpec{F.model.point(j.front_point).shape,
                                    E.model.point(j.end_point).shape, one.bn_before, one.bn_after,
                                    one.rank});
     layers.back()->to(dev);
+    tasks.push_back(StitchTask{&layers.back(), &method_get(j.method), j.seed, labels[k]});
   }
-  for (size_t k = 0; k < unit.size(); ++k)
-    tasks.push_back(StitchTask{&layers[k], &method_get(p.jobs[unit[k]].method),
-                               p.jobs[unit[k]].seed, labels[k]});
   const std::vector<JobOutcome> outs = stitch_jobs_run(tasks, F.model, end, in, one);
   std::vector<Json> rows;
   for (size_t k = 0; k < unit.size(); ++k) {
