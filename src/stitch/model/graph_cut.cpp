@@ -1,7 +1,14 @@
 #include "stitch/model/graph_cut.h"
 
+#include <torch/csrc/jit/ir/constants.h>
 #include <torch/csrc/jit/ir/ir.h>
 #include <torch/csrc/jit/ir/scope.h>
+#include <torch/csrc/jit/passes/constant_propagation.h>
+#include <torch/csrc/jit/passes/dead_code_elimination.h>
+#include <torch/csrc/jit/passes/frozen_conv_add_relu_fusion.h>
+#include <torch/csrc/jit/passes/frozen_graph_optimizations.h>
+#include <torch/csrc/jit/passes/frozen_linear_transpose.h>
+#include <torch/csrc/jit/passes/frozen_ops_to_mkldnn.h>
 
 #include <map>
 #include <set>
@@ -268,6 +275,54 @@ std::shared_ptr<Graph> segment_build(Graph& graph, const Boundary* from, const B
   }
   g->lint();
   return g;
+}
+
+namespace {
+// Replaces prim::GetAttr reads that resolve from `objects` (module objects by value) with
+// constants, in `b` and its nested blocks.
+void attributes_to_constants(Graph& g, Block* b,
+                             std::unordered_map<const Value*, c10::IValue>& objects) {
+  for (auto it = b->nodes().begin(); it != b->nodes().end();) {
+    Node* n = *it++;
+    if (n->kind() == torch::jit::prim::GetAttr) {
+      auto o = objects.find(n->input(0));
+      if (o == objects.end() || !o->second.isObject()) continue;
+      c10::IValue v = o->second.toObject()->getAttr(n->s(torch::jit::attr::name));
+      if (v.isObject()) {
+        objects[n->output()] = v;
+        continue;
+      }
+      if (v.isTensor()) v = v.toTensor().detach();
+      torch::jit::WithInsertPoint guard(n);
+      if (auto c = torch::jit::tryInsertConstant(g, v)) {
+        n->output()->replaceAllUsesWith(*c);
+        n->destroy();
+      }
+      continue;
+    }
+    for (Block* sub : n->blocks()) attributes_to_constants(g, sub, objects);
+  }
+}
+}  // namespace
+
+void segment_freeze(const std::shared_ptr<Graph>& graph, const c10::IValue& self) {
+  std::unordered_map<const Value*, c10::IValue> objects{{graph->inputs().at(0), self}};
+  attributes_to_constants(*graph, graph->block(), objects);
+  std::shared_ptr<Graph> g = graph;
+  torch::jit::ConstantPropagation(g);
+  torch::jit::EliminateDeadCode(g);
+  torch::jit::OptimizeFrozenGraph(g, /*optimize_numerics=*/true);
+  torch::jit::EliminateDeadCode(g);
+  g->lint();
+}
+
+void segment_for_inference(const std::shared_ptr<Graph>& graph) {
+  std::shared_ptr<Graph> g = graph;
+  torch::jit::FuseFrozenConvAddRelu(g);
+  torch::jit::ConvertFrozenOpsToMKLDNN(g);
+  torch::jit::FrozenLinearTranspose(g);
+  torch::jit::EliminateDeadCode(g);
+  g->lint();
 }
 
 std::vector<std::string> modules_touched_before(Graph& graph, size_t end) {

@@ -6,6 +6,9 @@
 #include <string>
 #include <vector>
 
+namespace c10 {
+struct IValue;
+}
 namespace torch::jit {
 struct Graph;
 }
@@ -32,6 +35,18 @@ std::vector<Boundary> boundaries_find(torch::jit::Graph& graph);
 // (self, tensor) and returns one value.
 std::shared_ptr<torch::jit::Graph> segment_build(torch::jit::Graph& graph, const Boundary* from,
                                                  const Boundary* to);
+
+// Freezes a segment graph for inference on a model in eval mode: every attribute read from
+// `self` (parameters, buffers, the training flag) becomes a constant, then constant propagation
+// and the frozen-graph folds (BatchNorm and constant add/mul into the preceding convolution).
+// The graph keeps its (self, tensor) signature; gradients with respect to the tensor input still
+// flow (the folded convolutions compute the same affine map).
+void segment_freeze(const std::shared_ptr<torch::jit::Graph>& graph, const c10::IValue& self);
+
+// Rewrites a frozen segment graph for no-grad CPU inference (what torch.jit.optimize_for_inference
+// does): convolution + add + ReLU fusion and convolutions / linear layers on oneDNN with
+// prepacked weights. Outputs stay dense tensors; the result does not support autograd.
+void segment_for_inference(const std::shared_ptr<torch::jit::Graph>& graph);
 
 // Module paths (e.g. "layer1.0.conv1") whose nodes all lie at or before top-level node `end`;
 // "" stands for the root module's own attribute reads. Used to count parameters before a point.

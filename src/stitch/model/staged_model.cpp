@@ -54,6 +54,30 @@ ModelMeta meta_read(torch::jit::Module& m) {
 // (bench/fula_throughput.sh): the profiling executor's specialisation and autodiff graphs cost
 // up to 2x on these small, frequently re-entered cut graphs. Discovery must keep optimisation
 // on: with it off, Inline does not expand nested module calls and nested points vanish.
+// STITCH_OPTIMIZE=0 runs every segment as cut from the model (no folding, no oneDNN), to
+// compare or to rule the optimisation out.
+bool segments_optimize() {
+  static const bool on = [] {
+    const char* v = std::getenv("STITCH_OPTIMIZE");
+    return !v || std::string(v) != "0";
+  }();
+  return on;
+}
+
+// "" when an optimised segment's output matches the plain one's up to float rounding (same
+// shape, same non-finite entries, finite entries within 1e-4 of the largest magnitude).
+std::string outputs_differ(const at::Tensor& y, const at::Tensor& ref) {
+  if (y.sizes() != ref.sizes()) return "output shape differs";
+  const at::Tensor fy = at::isfinite(y), fr = at::isfinite(ref);
+  if (!at::equal(fy, fr)) return "non-finite entries differ";
+  const at::Tensor a = y.to(at::kDouble).masked_fill(fr.logical_not(), 0),
+                   b = ref.to(at::kDouble).masked_fill(fr.logical_not(), 0);
+  if (a.numel() == 0) return "";
+  const double err = (a - b).abs().max().item<double>(), scale = b.abs().max().item<double>();
+  if (err <= 1e-4 * std::max(scale, 1e-3)) return "";
+  return fmt::format("differs by {:.3g} (largest magnitude {:.3g})", err, scale);
+}
+
 class ExecutorPlain {
  public:
   ExecutorPlain() : was_(torch::jit::getGraphExecutorOptimize()) {
@@ -114,8 +138,32 @@ struct StagedModel::Impl {
     return i == kFromInput ? 0 : i == kToOutput ? SIZE_MAX : cuts[i].end_node;
   }
 
-  at::Tensor run(int from, int to, const at::Tensor& x) {
-    if (from >= 0 && to >= 0 && cuts[from].end_node == cuts[to].end_node) return x;
+  // A segment frozen for eval-mode use (weights as constants, BatchNorm folded into the
+  // convolutions; for no-grad CPU calls also on oneDNN). Built on first use, checked once against
+  // the plain segment, dropped when the weights change (tensor version counters).
+  struct Optimized {
+    std::unique_ptr<torch::jit::GraphFunction> fn;  // null: this segment runs plain
+    bool checked = false;
+    int64_t weights_version = 0;
+  };
+  std::map<std::tuple<int, int, bool>, Optimized> optimized;  // (from, to, no-grad inference)
+  std::vector<at::Tensor> weights;                            // parameters and buffers
+  bool optimize = segments_optimize();
+
+  int64_t weights_version() const {
+    int64_t v = 0;
+    for (const auto& t : weights) v += static_cast<int64_t>(t._version());
+    return v;
+  }
+
+  void weights_collect() {
+    optimized.clear();
+    weights.clear();
+    for (const auto& p : module.parameters()) weights.push_back(p);
+    for (const auto& b : module.buffers()) weights.push_back(b);
+  }
+
+  torch::jit::GraphFunction& plain(int from, int to) {
     auto key = std::make_pair(from, to);
     auto it = segments.find(key);
     if (it == segments.end()) {
@@ -125,9 +173,76 @@ struct StagedModel::Impl {
                                                             g, nullptr);
       it = segments.emplace(key, std::move(fn)).first;
     }
-    std::vector<c10::IValue> stack{module._ivalue(), from == kFromInput ? normalize(x) : x};
-    ExecutorPlain plain;
-    return (*it->second)(stack).toTensor();
+    return *it->second;
+  }
+
+  at::Tensor call(torch::jit::GraphFunction& fn, const at::Tensor& in) {
+    std::vector<c10::IValue> stack{module._ivalue(), in};
+    ExecutorPlain plain_executor;
+    return fn(stack).toTensor();
+  }
+
+  // Runs the optimised segment, or returns an undefined tensor when this segment runs plain.
+  at::Tensor run_optimized(int from, int to, const at::Tensor& in) {
+    const bool infer = device.is_cpu() && (!at::GradMode::is_enabled() || !in.requires_grad());
+    Optimized& o = optimized[std::make_tuple(from, to, infer)];
+    const int64_t version = weights_version();
+    if (o.fn && o.weights_version != version) o = Optimized{};
+    if (!o.fn && o.checked) return at::Tensor();  // found unfit before
+    std::string why;
+    try {
+      if (!o.fn) {
+        auto g =
+            segment_build(*graph, from >= 0 ? &cuts[from] : nullptr, to >= 0 ? &cuts[to] : nullptr);
+        segment_freeze(g, module._ivalue());
+        if (infer) segment_for_inference(g);
+        o.fn = std::make_unique<torch::jit::GraphFunction>(fmt::format("optimized_{}_{}", from, to),
+                                                           g, nullptr);
+        o.weights_version = version;
+      }
+      // Channels-last activations let the autograd path's convolutions run on oneDNN too.
+      const bool cl = !infer && device.is_cpu() && in.dim() == 4;
+      at::Tensor y = call(*o.fn, cl ? in.contiguous(at::MemoryFormat::ChannelsLast) : in);
+      if (o.checked) return y;
+      at::Tensor ref;
+      {
+        at::NoGradGuard no_grad;
+        ref = call(plain(from, to), in);
+      }
+      why = outputs_differ(y.detach(), ref);
+      if (why.empty()) {
+        o.checked = true;
+        return y;
+      }
+    } catch (const std::exception& e) {  // c10::Error or torch::jit::JITException
+      why = e.what();
+      why = why.substr(0, why.find('\n'));
+    }
+    spdlog::debug("{}: segment {} -> {} runs unoptimised: {}", path, from, to, why);
+    o = Optimized{};
+    o.checked = true;
+    return at::Tensor();
+  }
+
+  // The whole model: the module's own forward, or the optimised whole-graph segment.
+  at::Tensor forward(const at::Tensor& x, bool exact) {
+    if (!exact && optimize && !module.is_training()) {
+      at::Tensor y = run_optimized(kFromInput, kToOutput, normalize(x));
+      if (y.defined()) return y;
+    }
+    std::vector<c10::IValue> in{normalize(x)};
+    ExecutorPlain plain_executor;
+    return module.forward(in).toTensor();
+  }
+
+  at::Tensor run(int from, int to, const at::Tensor& x, bool exact = false) {
+    if (from >= 0 && to >= 0 && cuts[from].end_node == cuts[to].end_node) return x;
+    const at::Tensor in = from == kFromInput ? normalize(x) : x;
+    if (!exact && optimize && !module.is_training()) {
+      at::Tensor y = run_optimized(from, to, in);
+      if (y.defined()) return y;
+    }
+    return call(plain(from, to), in);
   }
 };
 
@@ -155,6 +270,7 @@ StagedModel StagedModel::load(const std::string& path, c10::Device device) {
     throw StitchError(fmt::format("model '{}' has no forward method", path));
   m.device = device;
   m.module.eval();
+  m.weights_collect();
   m.meta = meta_read(m.module);
   const bool optimize = torch::jit::getGraphExecutorOptimize();
   torch::jit::setGraphExecutorOptimize(true);  // Inline expands nested calls only with it on
@@ -233,7 +349,7 @@ void StagedModel::probe(std::vector<int64_t> input_shape) {
   at::Tensor x = at::rand(full, gen).to(m.device);
   at::Tensor y;
   try {
-    y = forward(x);
+    y = m.forward(x, /*exact=*/true);
   } catch (const std::exception& e) {  // c10::Error or torch::jit::JITException
     const auto* ce = dynamic_cast<const c10::Error*>(&e);
     std::string msg = ce ? ce->what_without_backtrace() : e.what();
@@ -245,8 +361,8 @@ void StagedModel::probe(std::vector<int64_t> input_shape) {
   for (size_t i = 0; i < m.points.size(); ++i) {
     StitchPoint& p = m.points[i];
     if (!p.cuttable) continue;
-    at::Tensor head = m.run(kFromInput, static_cast<int>(i), x);
-    at::Tensor tail = m.run(static_cast<int>(i), kToOutput, head);
+    at::Tensor head = m.run(kFromInput, static_cast<int>(i), x, /*exact=*/true);
+    at::Tensor tail = m.run(static_cast<int>(i), kToOutput, head, /*exact=*/true);
     // Bit-exact, with NaN matching NaN: a model may produce NaN on the random probe input.
     const bool same = at::equal(tail, y) || (tail.sizes() == y.sizes() &&
                                              at::allclose(tail, y, 0.0, 0.0, /*equal_nan=*/true));
@@ -300,9 +416,21 @@ int64_t StagedModel::num_classes() const {
 }
 
 at::Tensor StagedModel::forward(const at::Tensor& x) {
-  std::vector<c10::IValue> in{impl_->normalize(x)};
-  ExecutorPlain plain;
-  return impl_->module.forward(in).toTensor();
+  return impl_->forward(x, /*exact=*/false);
+}
+
+void StagedModel::set_optimized(bool on) {
+  impl_->optimize = on;
+}
+
+bool StagedModel::optimized() const {
+  return impl_->optimize;
+}
+
+int64_t StagedModel::optimized_segments() const {
+  int64_t n = 0;
+  for (const auto& [key, o] : impl_->optimized) n += o.fn && o.checked;
+  return n;
 }
 
 at::Tensor StagedModel::forward_range(const at::Tensor& x, const std::string& from,
@@ -346,6 +474,7 @@ void StagedModel::train(bool on) {
 
 void StagedModel::to(c10::Device device) {
   impl_->module.to(device);
+  impl_->weights_collect();
   impl_->device = device;
   if (impl_->in_mean_t.defined()) {
     impl_->in_mean_t = impl_->in_mean_t.to(device);

@@ -78,6 +78,17 @@ class StagedModel {
   // kInput is 0, kOutput the largest. Throws like point() for unknown names.
   size_t position(const std::string& name) const;
 
+  // Forward passes of a model in eval mode run optimised segments (docs/architecture.md §3):
+  // the weights frozen into the graph as constants, BatchNorm folded into the convolutions,
+  // channels-last convolutions where gradients flow and oneDNN with prepacked weights where they
+  // do not (CPU). Each segment is checked once against the plain one (same output up to float
+  // rounding, else it stays plain) and rebuilt when the weights change in place. Off: exactly
+  // the TorchScript graph, cut (bit-identical to module.forward). Default on; STITCH_OPTIMIZE=0
+  // in the environment turns the default off.
+  void set_optimized(bool on);
+  bool optimized() const;
+  int64_t optimized_segments() const;  // segments built, checked and running optimised
+
   at::Tensor forward(const at::Tensor& x);  // [N, ...] -> logits [N, K]
   // Runs from `from` (kInput or a point) to `to` (a point or kOutput). `to` must not come
   // before `from`. x is the activation at `from`.
