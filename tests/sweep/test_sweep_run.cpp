@@ -62,7 +62,10 @@ size_t csv_rows(const std::string& dir) {
 }  // namespace
 
 // Identity anchor through the sweep path: a model stitched to itself at the same point is the
-// end model (both methods start from the exact least-squares fit).
+// end model. dm_closed is the exact least-squares fit (the identity). dm_hint starts there, but
+// at a zero loss Adam normalises the remaining rounding-level gradients into steps of ~lr, so
+// its stitch drifts off the identity (orth_error ~0.03 after an epoch); the untrained cnn's
+// logits are near ties (10 % accuracy), so that drift flips about 1 % of its predictions.
 TEST(SweepRun, SelfPairDiagonalEqualsTheEndModel) {
   Plan p = plan_make(small_sweep(test::temp_dir()), c10::Device("cpu"));
   const auto rows = sweep_run(p, Shard{}).rows;
@@ -72,7 +75,7 @@ TEST(SweepRun, SelfPairDiagonalEqualsTheEndModel) {
     if (r["front_point"] == r["end_point"]) {
       ++diagonal;
       EXPECT_NEAR(r["stitched_acc"].get<double>(), r["end_acc"].get<double>(), 0.002) << r;
-      EXPECT_GE(r["agreement"].get<double>(), 0.99) << r;
+      EXPECT_GE(r["agreement"].get<double>(), r["method"] == "dm_closed" ? 0.999 : 0.98) << r;
     }
   EXPECT_EQ(diagonal, 2);
   // The resolved sweep written beside the results plans the same jobs (same keys).
@@ -206,8 +209,8 @@ TEST(SweepRun, PlantedTrainingMarkersChangeTrainImagesKeysAndStoreEntries) {
 
 // Lockstep training (four methods, one fetch of the frozen rows and one stacked end-model pass
 // per step) on rows computed live gives the same stitches as training each job alone on rows
-// read back from the store, up to float summation order; the live run writes no training
-// activations to the store.
+// read back from the store, up to float summation order; the live run (the only unit on its
+// models, so training and test rows are live) writes nothing to the store.
 TEST(SweepRun, LockstepOnLiveRowsEqualsOneByOneFromTheStore) {
   const std::string zoo = std::string(STITCH_TEST_DATA_DIR) + "/../../models/zoo/";
   auto run = [&](bool lockstep, const std::string& stream) {
@@ -230,12 +233,14 @@ TEST(SweepRun, LockstepOnLiveRowsEqualsOneByOneFromTheStore) {
   };
   const auto [together, together_store] = run(true, "auto");
   const auto [alone, alone_store] = run(false, "never");
-  EXPECT_EQ(together_store, (std::set<std::string>{"test_"})) << "no training entry when live";
+  EXPECT_EQ(together_store, (std::set<std::string>{})) << "no store entry when live";
   EXPECT_EQ(alone_store, (std::set<std::string>{"test_", "train"}));
   ASSERT_EQ(together.size(), 4u);
   for (const auto& [m, r] : together) {
     const auto& a = alone.at(m);
     EXPECT_EQ(r["train_rows"], "live") << m;
+    EXPECT_EQ(r["test_rows"], "live") << m;
+    EXPECT_EQ(a["test_rows"], "store") << m;
     EXPECT_EQ(r["lockstep_jobs"], 4) << m;
     EXPECT_EQ(a["train_rows"], "store") << m;
     EXPECT_EQ(a["lockstep_jobs"], 1) << m;

@@ -2,32 +2,33 @@
 
 #include <ATen/ATen.h>
 
+#include <fmt/format.h>
+
 #include "stitch/cache/activation_store.h"
 #include "stitch/data/fashion_mnist.h"
 #include "stitch/model/staged_model.h"
+#include "stitch/util/error.h"
 
 namespace stitch {
 
-StoredRows::StoredRows(std::shared_ptr<StoreReader> front, std::shared_ptr<StoreReader> end,
-                       std::shared_ptr<StoreReader> end_logits,
-                       std::vector<std::shared_ptr<StoreReader>> down, at::Tensor labels)
-    : front_(std::move(front)),
-      end_(std::move(end)),
-      end_logits_(std::move(end_logits)),
-      down_(std::move(down)),
-      labels_(std::move(labels)) {}
+StoredRows::StoredRows(SplitReaders r) : r_(std::move(r)) {}
 
 int64_t StoredRows::rows() const {
-  return front_->rows();
+  return r_.front->rows();
 }
 
-RowBatch StoredRows::fetch(const at::Tensor& idx, bool logits, bool down, c10::Device dev) {
+RowBatch StoredRows::fetch(const at::Tensor& idx, const RowsWanted& want, c10::Device dev) {
+  auto read = [&](const std::shared_ptr<StoreReader>& r, const char* what) {
+    if (!r) throw StitchError(fmt::format("internal: no store reader for the {}", what));
+    return r->gather(idx).to(dev);
+  };
   RowBatch b;
-  b.front = front_->gather(idx).to(dev);
-  b.end = end_->gather(idx).to(dev);
-  if (logits) b.end_logits = end_logits_->gather(idx).to(dev);
-  if (down)
-    for (const auto& r : down_) b.down.push_back(r->gather(idx).to(dev));
+  b.front = read(r_.front, "front rows");
+  b.end = read(r_.end, "end rows");
+  if (want.end_logits) b.end_logits = read(r_.end_logits, "end logits");
+  if (want.front_logits) b.front_logits = read(r_.front_logits, "front logits");
+  if (want.down)
+    for (const auto& r : r_.down) b.down.push_back(read(r, "downstream rows"));
   return b;
 }
 
@@ -48,14 +49,16 @@ const at::Tensor& LiveRows::labels() const {
   return data_.labels;
 }
 
-RowBatch LiveRows::fetch(const at::Tensor& idx, bool logits, bool down, c10::Device dev) {
+RowBatch LiveRows::fetch(const at::Tensor& idx, const RowsWanted& want, c10::Device dev) {
   at::NoGradGuard g;
   const at::Tensor x = data_.images.index_select(0, idx).to(dev);
   RowBatch b;
-  b.front = front_.forward_range(x, kInput, front_point_);
+  b.front =
+      front_.forward_collect(x, {front_point_}, want.front_logits ? &b.front_logits : nullptr)[0];
   std::vector<std::string> names{end_point_};
-  if (down) names.insert(names.end(), down_.begin(), down_.end());
-  std::vector<at::Tensor> acts = end_.forward_collect(x, names, logits ? &b.end_logits : nullptr);
+  if (want.down) names.insert(names.end(), down_.begin(), down_.end());
+  std::vector<at::Tensor> acts =
+      end_.forward_collect(x, names, want.end_logits ? &b.end_logits : nullptr);
   b.end = acts[0];
   b.down.assign(acts.begin() + 1, acts.end());
   return b;

@@ -159,7 +159,7 @@ std::vector<Json> train_stitches(const std::vector<StitchTask>& tasks, StagedMod
     for (int64_t b = 0; b < nb; ++b, ++step) {
       interrupt_throw_if_requested();
       const at::Tensor idx = batcher.batch_rows(b);
-      RowBatch rb = in.train->fetch(idx, any_logits, any_down && !live_clean, dev);
+      RowBatch rb = in.train->fetch(idx, RowsWanted{any_logits, any_down && !live_clean}, dev);
       const int64_t B = idx.size(0);
       const double lr = schedule_lr(c.schedule, c.lr, step, total);
       for (auto& o : opts) {
@@ -245,9 +245,9 @@ std::vector<Json> train_stitches(const std::vector<StitchTask>& tasks, StagedMod
   return curves;
 }
 
-// Test-set evaluation of the stitches of a group from the stored activations, in one pass:
-// each test batch is read once, the stitch outputs are stacked through the end model once,
-// and each stitch gets its logits and per-layer relative distances and R^2 against the stored
+// Test-set evaluation of the stitches of a group in one pass: each test batch's frozen rows are
+// fetched once (from the store or live), the stitch outputs are stacked through the end model
+// once, and each stitch gets its logits and per-layer relative distances and R^2 against the
 // clean end activations.
 std::vector<Evaluation> evaluate(const std::vector<StitchTask>& tasks, StagedModel& end,
                                  const JobInputs& in, const StitchConfig& c) {
@@ -255,24 +255,25 @@ std::vector<Evaluation> evaluate(const std::vector<StitchTask>& tasks, StagedMod
   const size_t K = tasks.size();
   for (const auto& t : tasks) (*t.T)->eval();
   const c10::Device dev = (*tasks[0].T)->weight().device();
-  const SplitReaders& t = in.test;
+  RowSource& t = *in.test;
   const size_t L = in.downstream.size() + 1;
   std::vector<double> ref2(L, 0), sum(L, 0), count(L, 0);
   std::vector<std::vector<double>> diff2(K, std::vector<double>(L, 0));
   std::vector<std::vector<at::Tensor>> logits(K);
-  const int64_t n_test = t.front->rows();
+  std::vector<at::Tensor> end_lgs, front_lgs;
+  const int64_t n_test = t.rows();
   for (int64_t s = 0; s < n_test; s += kEvalBatch) {
     interrupt_throw_if_requested();
     const int64_t n = std::min(kEvalBatch, n_test - s);
-    const at::Tensor front_rows = t.front->range(s, n).to(dev);
+    const RowBatch rb = t.fetch(at::arange(s, s + n), RowsWanted{true, true, true}, dev);
     std::vector<at::Tensor> zs;
-    for (const auto& task : tasks) zs.push_back((*task.T)->forward(front_rows));
+    for (const auto& task : tasks) zs.push_back((*task.T)->forward(rb.front));
     const at::Tensor Z = K == 1 ? zs[0] : at::cat(zs);
-    std::vector<at::Tensor> st{Z}, cl{t.end->range(s, n)};
+    std::vector<at::Tensor> st{Z}, cl{rb.end};
     const at::Tensor lg = tail_pass(end, Z, c.end_point, in.downstream, &st, Z.size(0)).cpu();
-    for (const auto& r : t.down) cl.push_back(r->range(s, n));
+    cl.insert(cl.end(), rb.down.begin(), rb.down.end());
     for (size_t l = 0; l < L; ++l) {
-      const at::Tensor a = cl[l].to(at::kDouble), h = st[l].cpu().to(at::kDouble);
+      const at::Tensor a = cl[l].cpu().to(at::kDouble), h = st[l].cpu().to(at::kDouble);
       ref2[l] += a.pow(2).sum().item<double>();
       sum[l] += a.sum().item<double>();
       count[l] += static_cast<double>(a.numel());
@@ -280,9 +281,10 @@ std::vector<Evaluation> evaluate(const std::vector<StitchTask>& tasks, StagedMod
         diff2[k][l] += (h.narrow(0, k * n, n) - a).pow(2).sum().item<double>();
     }
     for (size_t k = 0; k < K; ++k) logits[k].push_back(lg.narrow(0, k * n, n));
+    end_lgs.push_back(rb.end_logits.cpu());
+    front_lgs.push_back(rb.front_logits.cpu());
   }
-  const at::Tensor y = t.labels.cpu(), end_lg = t.end_logits->range(0, n_test),
-                   front_lg = t.front_logits->range(0, n_test);
+  const at::Tensor y = t.labels().cpu(), end_lg = at::cat(end_lgs), front_lg = at::cat(front_lgs);
   std::vector<Evaluation> out(K);
   for (size_t k = 0; k < K; ++k) {
     const at::Tensor lg = at::cat(logits[k]);
@@ -409,7 +411,7 @@ std::vector<JobOutcome> stitch_jobs_run(const std::vector<StitchTask>& tasks, St
   RowBatch init_rows;
   if (!trained || c.init == "lstsq" || c.init == "procrustes")
     init_rows = in.train->fetch(at::arange(std::min<int64_t>(c.init_samples, in.train->rows())),
-                                false, false, (*tasks[0].T)->weight().device());
+                                RowsWanted{}, (*tasks[0].T)->weight().device());
   const double fetch_s = seconds_since(t0);
   for (size_t i = 0; i < tasks.size(); ++i) {
     const auto t1 = std::chrono::steady_clock::now();

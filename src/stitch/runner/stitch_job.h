@@ -1,7 +1,7 @@
 #pragma once
 // One stitching job: fit or train a stitch T between a front model's point i and an end
 // model's point j with one method and seed, then evaluate it on the test split. The frozen
-// models' activations come from the activation store (stitch/cache/activation_store.h); the end
+// models' activations come from a RowSource (the activation store, or computed live); the end
 // model is only run from point j on, on the stitched activations. Nothing here writes files.
 #include <cstdint>
 #include <memory>
@@ -23,18 +23,9 @@ namespace stitch {
 
 class StagedModel;
 
-// Store readers of the test split for one job. Activations are [N, ...] rows of its samples.
-struct SplitReaders {
-  std::shared_ptr<StoreReader> front, end;         // front model at i, end model at j
-  std::shared_ptr<StoreReader> end_logits;         // end model output [N, K]
-  std::shared_ptr<StoreReader> front_logits;       // front model output (test only)
-  std::vector<std::shared_ptr<StoreReader>> down;  // end model after j (clean pass)
-  at::Tensor labels;                               // int64 [N]
-};
-
 struct JobInputs {
-  std::shared_ptr<RowSource> train;  // the fit split: "init" (closed form) or "train"
-  SplitReaders test;
+  std::shared_ptr<RowSource> train;      // the fit split: "init" (closed form) or "train"
+  std::shared_ptr<RowSource> test;       // the test split (evaluation), with both models' logits
   std::vector<std::string> downstream;   // end-model points after j, in forward order
   const Dataset* test_images = nullptr;  // for evaluations that run new inputs (PGD, markers)
 };

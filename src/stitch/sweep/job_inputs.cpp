@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -33,22 +34,22 @@ std::string fit_split(const Method& m) {
   return m.closed_form ? "init" : "train";
 }
 
-StoreNeeds store_needs(const Plan& plan, const std::vector<size_t>& jobs,
-                       const std::set<size_t>& streamed) {
+StoreNeeds store_needs(const Plan& plan, const std::vector<size_t>& jobs, const LiveSplits& live) {
   StoreNeeds needs;
   const StitchConfig& c = plan.config.job;
   for (size_t ji : jobs) {
     const Job& j = plan.jobs[ji];
     const Method& m = method_get(j.method);
     const std::string fit = fit_split(m);
-    const bool fit_rows = streamed.count(ji) == 0;
-    add(needs[{j.front, "test"}], j.front_point);
-    add(needs[{j.front, "test"}], kOutput);
-    auto& te = needs[{j.end, "test"}];
-    add(te, j.end_point);
-    add(te, kOutput);
-    for (const auto& d : job_downstream(plan, j)) add(te, d);
-    if (!fit_rows) continue;
+    if (live.test.count(ji) == 0) {
+      add(needs[{j.front, "test"}], j.front_point);
+      add(needs[{j.front, "test"}], kOutput);
+      auto& te = needs[{j.end, "test"}];
+      add(te, j.end_point);
+      add(te, kOutput);
+      for (const auto& d : job_downstream(plan, j)) add(te, d);
+    }
+    if (live.train.count(ji)) continue;
     add(needs[{j.front, fit}], j.front_point);
     auto& tr = needs[{j.end, fit}];
     add(tr, j.end_point);
@@ -82,40 +83,59 @@ std::vector<std::vector<size_t>> lockstep_units(const Plan& plan, const std::vec
   return units;
 }
 
-std::set<size_t> streamed_jobs(const Plan& plan, const std::vector<std::vector<size_t>>& units,
-                               const ShardData& data) {
-  const StitchConfig& c = plan.config.job;
-  const std::string& mode = plan.config.store_stream;
-  std::set<size_t> out;
-  if (mode == "never" || c.bn_mode != "eval") return out;
-  auto trained = [&](const std::vector<size_t>& u) {
-    return !method_get(plan.jobs[u[0]].method).closed_form;
-  };
-  std::map<size_t, int> readers;  // model -> trained units reading its training split
+namespace {
+// Whether every store file that `unit` reads of `split` is there already.
+bool unit_stored(const Plan& plan, const std::vector<size_t>& unit, const ShardData& data,
+                 const std::string& split) {
+  for (const auto& [what, points] : store_needs(plan, unit)) {
+    if (what.second != split) continue;
+    const PlannedModel& m = plan.models[what.first];
+    std::vector<std::vector<int64_t>> shapes;
+    for (const auto& p : points) shapes.push_back(ShardData::shape(m, p));
+    if (!data.store.missing(data.entry(plan, what.first, split), points, shapes, false).empty())
+      return false;
+  }
+  return true;
+}
+
+// How many of `units` (those `counted`) read each model's rows, front or end.
+std::map<size_t, int> model_readers(
+    const Plan& plan, const std::vector<std::vector<size_t>>& units,
+    const std::function<bool(const std::vector<size_t>&)>& counted) {
+  std::map<size_t, int> readers;
   for (const auto& u : units) {
-    if (!trained(u)) continue;
+    if (!counted(u)) continue;
     const Job& j = plan.jobs[u[0]];
     ++readers[j.front];
     if (j.end != j.front) ++readers[j.end];
   }
+  return readers;
+}
+}  // namespace
+
+LiveSplits live_splits(const Plan& plan, const std::vector<std::vector<size_t>>& units,
+                       const ShardData& data) {
+  const StitchConfig& c = plan.config.job;
+  const std::string& mode = plan.config.store_stream;
+  LiveSplits out;
+  if (mode == "never") return out;
+  auto trained = [&](const std::vector<size_t>& u) {
+    return !method_get(plan.jobs[u[0]].method).closed_form;
+  };
+  auto any = [](const std::vector<size_t>&) { return true; };
+  const std::map<size_t, int> train_readers = model_readers(plan, units, trained),
+                              test_readers = model_readers(plan, units, any);
+  auto only_reader = [](const std::map<size_t, int>& readers, const Job& j) {
+    return readers.at(j.front) == 1 && readers.at(j.end) == 1;
+  };
   for (const auto& u : units) {
-    if (!trained(u)) continue;
     const Job& j = plan.jobs[u[0]];
-    if (mode == "auto") {
-      if (c.epochs > kStreamMaxEpochs || readers[j.front] != 1 || readers[j.end] != 1) continue;
-      bool stored = true;  // every training file it would read is there already
-      for (const auto& [what, points] : store_needs(plan, u)) {
-        if (what.second != "train") continue;
-        const PlannedModel& m = plan.models[what.first];
-        std::vector<std::vector<int64_t>> shapes;
-        for (const auto& p : points) shapes.push_back(ShardData::shape(m, p));
-        stored = stored &&
-                 data.store.missing(data.entry(plan, what.first, "train"), points, shapes, false)
-                     .empty();
-      }
-      if (stored) continue;
-    }
-    out.insert(u.begin(), u.end());
+    if (mode == "always" || (only_reader(test_readers, j) && !unit_stored(plan, u, data, "test")))
+      out.test.insert(u.begin(), u.end());
+    if (!trained(u) || c.bn_mode != "eval") continue;
+    if (mode == "always" || (c.epochs <= kStreamMaxEpochs && only_reader(train_readers, j) &&
+                             !unit_stored(plan, u, data, "train")))
+      out.train.insert(u.begin(), u.end());
   }
   return out;
 }
@@ -219,7 +239,7 @@ void ReaderCache::clear() {
 }
 
 JobInputs job_inputs(Plan& plan, const std::vector<size_t>& unit, ShardData& data,
-                     ReaderCache& cache, bool live) {
+                     ReaderCache& cache, bool live_train, bool live_test) {
   const StitchConfig& c = plan.config.job;
   const Job& job = plan.jobs.at(unit.at(0));
   const Method& m = method_get(job.method);
@@ -231,13 +251,16 @@ JobInputs job_inputs(Plan& plan, const std::vector<size_t>& unit, ShardData& dat
   JobInputs in;
   in.downstream = job_downstream(plan, job);
   const std::string fit = fit_split(m);
-  if (live)
-    in.train =
-        std::make_shared<LiveRows>(plan.models[job.front].model, plan.models[job.end].model,
-                                   data.data(fit), job.front_point, job.end_point, in.downstream);
+  auto live = [&](const std::string& split) {
+    return std::make_shared<LiveRows>(plan.models[job.front].model, plan.models[job.end].model,
+                                      data.data(split), job.front_point, job.end_point,
+                                      in.downstream);
+  };
+  if (live_train) in.train = live(fit);
+  if (live_test) in.test = live("test");
   for (const std::string& split : {fit, std::string("test")}) {
     const bool test = split == "test";
-    if (!test && live) continue;
+    if (test ? live_test : live_train) continue;
     SplitReaders r;
     const StoreEntry fe = data.entry(plan, job.front, split), ee = data.entry(plan, job.end, split);
     auto reader = [&](const StoreEntry& e, const std::string& p) {
@@ -250,10 +273,7 @@ JobInputs job_inputs(Plan& plan, const std::vector<size_t>& unit, ShardData& dat
     if (test || (down && c.bn_mode == "eval"))
       for (const auto& d : in.downstream) r.down.push_back(reader(ee, d));
     r.labels = data.data(split).labels;
-    if (test)
-      in.test = r;
-    else
-      in.train = std::make_shared<StoredRows>(r.front, r.end, r.end_logits, r.down, r.labels);
+    (test ? in.test : in.train) = std::make_shared<StoredRows>(r);
   }
   if (c.robust_samples > 0 || c.markers != "none") in.test_images = &data.test;
   return in;

@@ -24,9 +24,15 @@ using StoreNeeds = std::map<std::pair<size_t, std::string>, std::vector<std::str
 // What `jobs` read: front point (train or init, test) and front logits (test); end point,
 // downstream points and logits (test; train: downstream only for methods trained on them with
 // BN frozen, logits only for methods whose loss uses them).
-// Jobs of `streamed` read nothing of the training split (their rows are computed live).
+// Jobs whose rows of a split are computed live instead of read from the store (store.stream).
+struct LiveSplits {
+  std::set<size_t> train;  // training (fit) rows live: nothing of that split is stored for them
+  std::set<size_t> test;   // test rows live
+};
+
+// Jobs of `live` read nothing of the splits computed live for them.
 StoreNeeds store_needs(const Plan& plan, const std::vector<size_t>& jobs,
-                       const std::set<size_t>& streamed = {});
+                       const LiveSplits& live = {});
 std::string fit_split(const Method& m);  // "init" for closed-form methods, else "train"
 
 struct ShardData {
@@ -64,17 +70,20 @@ class ReaderCache {
 // one. Units keep the order of their first job.
 std::vector<std::vector<size_t>> lockstep_units(const Plan& plan, const std::vector<size_t>& jobs);
 
-// Jobs of trained units that compute their training rows live instead of reading them from the
-// store (store.stream): "always": every trained unit with BatchNorm frozen; "auto": units whose
-// training activations nothing else reads (at most 3 epochs, no other unit on the training split of
-// either model) and that are not in the store already; "never": none.
-std::set<size_t> streamed_jobs(const Plan& plan, const std::vector<std::vector<size_t>>& units,
-                               const ShardData& data);
+// Which units compute rows live instead of reading them from the store (store.stream).
+// Training rows: "always": every trained unit with BatchNorm frozen; "auto": trained units whose
+// training activations nothing else reads (at most 3 epochs, no other trained unit on either
+// model) and that are not in the store already. Test rows: "always": every unit; "auto": the
+// only unit on either model (a one-off job or lockstep group: each test image then passes through
+// the frozen models once either way, and writing it to the store would only be read back) when
+// not in the store already. "never": none.
+LiveSplits live_splits(const Plan& plan, const std::vector<std::vector<size_t>>& units,
+                       const ShardData& data);
 
 // The inputs of one unit of jobs (one job, or a lockstep group: same models and points):
-// training rows with what any of them trains on (store readers, or live when `live`), test
-// readers, downstream points, test images.
+// training rows with what any of them trains on and test rows (store readers, or computed live
+// when live_train / live_test), downstream points, test images.
 JobInputs job_inputs(Plan& plan, const std::vector<size_t>& unit, ShardData& data,
-                     ReaderCache& cache, bool live = false);
+                     ReaderCache& cache, bool live_train = false, bool live_test = false);
 
 }  // namespace stitch

@@ -75,8 +75,8 @@ std::string sweep_plan_text(Plan& plan, int64_t shards) {
   for (size_t mi = 0; mi < plan.models.size(); ++mi)
     fwd[mi] = forward_seconds(plan.models[mi], plan.input_shape);
   const std::vector<std::vector<size_t>> units = lockstep_units(plan, todo);
-  const std::set<size_t> streamed = streamed_jobs(plan, units, data);
-  for (const auto& [what, points] : store_needs(plan, todo, streamed)) {
+  const LiveSplits live = live_splits(plan, units, data);
+  for (const auto& [what, points] : store_needs(plan, todo, live)) {
     const auto& [mi, split] = what;
     const PlannedModel& m = plan.models[mi];
     const StoreEntry e = data.entry(plan, mi, split);
@@ -98,7 +98,7 @@ std::string sweep_plan_text(Plan& plan, int64_t shards) {
     std::set<std::string> seen;
     double sum = 0;
     for (size_t ji : g.jobs)
-      for (const auto& [what, points] : store_needs(plan, {ji}, streamed))
+      for (const auto& [what, points] : store_needs(plan, {ji}, live))
         for (const auto& p : points)
           if (seen.insert(fmt::format("{}|{}|{}", what.first, what.second, p)).second)
             sum += point_bytes(plan.models[what.first], p, data.data(what.second).size(), 4);
@@ -117,7 +117,11 @@ std::string sweep_plan_text(Plan& plan, int64_t shards) {
     bool all_measured = true;
     for (size_t ji : unit) all_measured = all_measured && measured.count(plan.jobs[ji].method);
     // Live rows: both frozen models once per batch for the whole unit (lockstep shares them).
-    if (streamed.count(unit[0]) && !all_measured) jobs_s += (fwd[j0.front] + fwd[j0.end]) * batches;
+    if (live.train.count(unit[0]) && !all_measured)
+      jobs_s += (fwd[j0.front] + fwd[j0.end]) * batches;
+    // Live test rows: both frozen models once over the test split for the unit.
+    if (live.test.count(unit[0]))
+      jobs_s += (fwd[j0.front] + fwd[j0.end]) * static_cast<double>(data.test.size()) / 128.0;
     for (size_t ji : unit) {
       const Job& j = plan.jobs[ji];
       const Method& m = method_get(j.method);

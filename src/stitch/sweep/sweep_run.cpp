@@ -56,10 +56,11 @@ Json job_write(Plan& p, const Job& j, const StitchConfig& one, const StitchLayer
               {"key", j.key}};
   row.update(out.eval.to_json());
   row["train_samples"] = in.train->rows();
-  row["test_samples"] = in.test.labels.size(0);
+  row["test_samples"] = in.test->rows();
   row["fit_seconds"] = out.fit_seconds;
   row["train_seconds"] = out.train_seconds;
   row["train_rows"] = in.train->live() ? "live" : "store";
+  row["test_rows"] = in.test->live() ? "live" : "store";
   row["lockstep_jobs"] = lockstep;
   row["git_commit"] = std::string(git_commit()) + (git_dirty() ? "+dirty" : "");
   row["torch_version"] = torch_version();
@@ -92,11 +93,13 @@ Json job_write(Plan& p, const Job& j, const StitchConfig& one, const StitchLayer
 // Runs the jobs of one unit (one job, or a lockstep group sharing models, points and seed) and
 // writes their folders; returns their summary rows.
 std::vector<Json> unit_run(Plan& p, const std::vector<size_t>& unit, ShardData& data,
-                           ReaderCache& cache, bool live, const std::vector<std::string>& labels) {
+                           ReaderCache& cache, const LiveSplits& live,
+                           const std::vector<std::string>& labels) {
   const Job& j0 = p.jobs[unit[0]];
   const StitchConfig one = job_config(p, j0);
   const c10::Device dev = device_parse(one.device);
-  const JobInputs in = job_inputs(p, unit, data, cache, live);
+  const JobInputs in =
+      job_inputs(p, unit, data, cache, live.train.count(unit[0]) > 0, live.test.count(unit[0]) > 0);
   PlannedModel &F = p.models[j0.front], &E = p.models[j0.end];
   // Frozen means frozen: bn_mode train updates BatchNorm statistics, so it gets its own copy.
   std::optional<StagedModel> copy;
@@ -169,11 +172,13 @@ SweepOutcome sweep_run(Plan& plan, const Shard& shard) {
       for (auto& t : m.model.parameters()) t.requires_grad_(false);
     try {
       const std::vector<std::vector<size_t>> units = lockstep_units(plan, todo);
-      const std::set<size_t> streamed = streamed_jobs(plan, units, data);
-      if (!streamed.empty())
-        spdlog::info("{} of {} jobs compute their training activations live (store.stream: {})",
-                     streamed.size(), todo.size(), plan.config.store_stream);
-      data.build(plan, store_needs(plan, todo, streamed));
+      const LiveSplits live = live_splits(plan, units, data);
+      if (!live.train.empty() || !live.test.empty())
+        spdlog::info(
+            "rows computed live, not stored (store.stream: {}): training rows of {} of {} jobs, "
+            "test rows of {}",
+            plan.config.store_stream, live.train.size(), todo.size(), live.test.size());
+      data.build(plan, store_needs(plan, todo, live));
       ReaderCache cache(plan.config.store_ram_mb << 20);
       const auto t0 = std::chrono::steady_clock::now();
       std::string group;
@@ -191,8 +196,7 @@ SweepOutcome sweep_run(Plan& plan, const Shard& shard) {
           labels.push_back(fmt::format("[{}/{}] {}", done + k + 1, todo.size(),
                                        job_label(plan, plan.jobs[unit[k]])));
         try {
-          const std::vector<Json> rows =
-              unit_run(plan, unit, data, cache, streamed.count(unit[0]) > 0, labels);
+          const std::vector<Json> rows = unit_run(plan, unit, data, cache, live, labels);
           const double el =
               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
           out.ran += static_cast<int64_t>(rows.size());
