@@ -8,8 +8,9 @@
 # 2x between runs); medians are printed, with training images/s, peak RSS and the ratio.
 # The 4-method job is compared with four Python runs (one process per method, as four runs of a
 # script are), and again with one Python process running the four loops.
-# Indented rows are the same C++ job with streaming (store.stream: never) or lockstep
-# (lockstep: false) off, against the same Python runs.
+# Indented rows are the same C++ job with streaming (store.stream: never: training and test rows
+# stored first), lockstep (lockstep: false) or optimised segments (STITCH_OPTIMIZE=0) off,
+# against the same Python runs.
 # Usage: bench/job_e2e.sh [build] [train_samples] [epochs] [threads]
 # Env: REPEAT, FRONT / END (zoo model files, default cnn s0 / s1), POINT (default block1),
 #      GRID_POINTS (comma list, default block1,block2,block3)
@@ -20,11 +21,13 @@ F=${FRONT:-models/zoo/cnn_standard_s0.pt}; G=${END:-models/zoo/cnn_standard_s1.p
 P=${POINT:-block1}; GRID=${GRID_POINTS:-block1,block2,block3}
 W=$(mktemp -d /tmp/bench_e2e.XXXX)
 trap 'rm -rf "$W"' EXIT
-cpp() {  # name, yaml body (models, points, methods); prints "wall=… peak_mb=…"
+cpp() {  # name, [ENV=VALUE;]yaml body (models, points, methods); prints "wall=… peak_mb=…"
   rm -rf "$W/runs"
+  local body=$2 envs=X=1
+  [[ $body == *";"* ]] && { envs=${body%%;*}; body=${body#*;}; }
   printf 'name: %s\nout_dir: %s/runs\nfront: %s\nend: %s\n%b\ndata: {train_samples: %s, test_samples: 10000}\ntrain: {epochs: %s}\nthreads: %s\n' \
-    "$1" "$W" "$F" "$G" "$2" "$N" "$E" "$T" >"$W/c.yaml"
-  /usr/bin/time -f "%e %M" -o "$W/time" "$B/stitch" sweep run "$W/c.yaml" >"$W/out" 2>&1 ||
+    "$1" "$W" "$F" "$G" "$body" "$N" "$E" "$T" >"$W/c.yaml"
+  env "$envs" /usr/bin/time -f "%e %M" -o "$W/time" "$B/stitch" sweep run "$W/c.yaml" >"$W/out" 2>&1 ||
     { cat "$W/out" >&2; exit 1; }
   awk '{printf "wall=%.2f peak_mb=%.0f", $1, $2 / 1024}' "$W/time"
 }
@@ -75,7 +78,8 @@ steps=$((N / 128 * E))
 echo "job_e2e: $N training images, $E epoch(s), $T threads, medians of $R; $(date -u +%F) $(nproc) cores"
 case_run "fula" $((steps * 128)) "fula $F $G $P $E $N $T" \
   "fula $P" "front_point: $P\nend_point: $P\nmethods: [fula]" \
-  "  rows from the store" "front_point: $P\nend_point: $P\nmethods: [fula]\nstore: {stream: never}"
+  "  rows from the store" "front_point: $P\nend_point: $P\nmethods: [fula]\nstore: {stream: never}" \
+  "  segments plain" "STITCH_OPTIMIZE=0;front_point: $P\nend_point: $P\nmethods: [fula]"
 case_run "m4" $((4 * steps * 128)) "each dm_hint,tlm,slm,fula $F $G $P $E $N $T" \
   "4 methods $P" "front_point: $P\nend_point: $P\nmethods: [dm_hint, tlm, slm, fula]" \
   "  one by one, stored" "front_point: $P\nend_point: $P\nmethods: [dm_hint, tlm, slm, fula]\nlockstep: false\nstore: {stream: never}"

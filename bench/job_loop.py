@@ -9,7 +9,8 @@
 
 The same models as `stitch run` (the TorchScript files' weights in the eager nn.Modules of
 scripts/export_architectures.py), run block by block (forward is normalise -> top-level
-children in order). Per training step, as usual in Python: the frozen
+children in order, a Sequential of stitch points expanded into its blocks, flatten before a
+final Linear). Per training step, as usual in Python: the frozen
 front model to the stitch point and the clean end model (no grad), then the stitched pass with
 autograd, loss, backward, Adam (lr 1e-3, wd 1e-4, x0.1 at 1/3 and 2/3, batch 128, drop_last).
 The stitch is a 1x1 conv (bilinear resize first when sizes differ) initialised by least squares
@@ -55,8 +56,16 @@ class Staged:
         self.m.eval()
         for p in self.m.parameters():
             p.requires_grad_(False)
-        self.names = [n for n, _ in self.m.named_children()]
-        self.mods = dict(self.m.named_children())
+        # Stages in forward order: top-level children, a Sequential expanded into its children
+        # (so the ResNet's blocks "layer1.0", "layer1.1", … are stages, as its stitch points are).
+        self.names, self.mods = [], {}
+        for n, c in self.m.named_children():
+            kids = list(c.named_children()) if isinstance(c, torch.nn.Sequential) and \
+                any(f"{n}.{k}" in self.m.stitch_points for k, _ in c.named_children()) else []
+            for k, sub in kids or [("", c)]:
+                name = f"{n}.{k}" if k else n
+                self.names.append(name)
+                self.mods[name] = sub
 
     def run(self, x, start=None, stop=None, collect=()):
         """From after `start` (None: the input) to `stop` inclusive (None: logits)."""
@@ -65,7 +74,10 @@ class Staged:
         i = 0 if start is None else self.names.index(start) + 1
         acts = []
         for name in self.names[i:]:
-            x = self.mods[name](x)
+            mod = self.mods[name]
+            if isinstance(mod, torch.nn.Linear) and x.dim() > 2:  # the ResNet's flatten
+                x = x.flatten(1)
+            x = mod(x)
             if name in collect:
                 acts.append(x)
             if name == stop:

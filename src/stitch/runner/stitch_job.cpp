@@ -272,13 +272,18 @@ std::vector<Evaluation> evaluate(const std::vector<StitchTask>& tasks, StagedMod
     std::vector<at::Tensor> st{Z}, cl{rb.end};
     const at::Tensor lg = tail_pass(end, Z, c.end_point, in.downstream, &st, Z.size(0)).cpu();
     cl.insert(cl.end(), rb.down.begin(), rb.down.end());
+    // Float tensors, sums accumulated in double (ATen's CPU norm accumulates float in double,
+    // its float sum is a cascade sum): no double copies of the activations.
+    auto sq_norm = [](const at::Tensor& x) {
+      const double v = at::linalg_vector_norm(x, 2).item<double>();
+      return v * v;
+    };
     for (size_t l = 0; l < L; ++l) {
-      const at::Tensor a = cl[l].cpu().to(at::kDouble), h = st[l].cpu().to(at::kDouble);
-      ref2[l] += a.pow(2).sum().item<double>();
+      const at::Tensor a = cl[l].cpu(), h = st[l].cpu();
+      ref2[l] += sq_norm(a);
       sum[l] += a.sum().item<double>();
       count[l] += static_cast<double>(a.numel());
-      for (size_t k = 0; k < K; ++k)
-        diff2[k][l] += (h.narrow(0, k * n, n) - a).pow(2).sum().item<double>();
+      for (size_t k = 0; k < K; ++k) diff2[k][l] += sq_norm(h.narrow(0, k * n, n) - a);
     }
     for (size_t k = 0; k < K; ++k) logits[k].push_back(lg.narrow(0, k * n, n));
     end_lgs.push_back(rb.end_logits.cpu());

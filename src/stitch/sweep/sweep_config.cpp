@@ -33,8 +33,9 @@ const ConfigTable<SweepConfig>& sweep_config_table() {
     t.add("store.ram_mb", &C::store_ram_mb, "stored activations up to this size are held in RAM")
         .range(0, 1 << 24);
     t.add("store.stream", &C::store_stream,
-          "train on activations computed live per batch instead of stored ones: auto = when "
-          "nothing else reads them (<= 3 epochs, the only trained job on that training split)")
+          "compute the frozen models' activations live per batch instead of storing them: auto "
+          "= training rows when nothing else reads them (<= 3 epochs, the only trained job on "
+          "that training split), test rows for the only job or lockstep group on its models")
         .choices({"auto", "always", "never"});
     t.add("lockstep", &C::lockstep,
           "train the trained jobs of one model pair, point pair and seed together: one fetch of "
