@@ -252,6 +252,35 @@ TEST(SweepRun, LockstepOnLiveRowsEqualsOneByOneFromTheStore) {
   }
 }
 
+// Test rows computed live (the only unit on its models) and read back from the store give the
+// same evaluation of the same stitch (a closed-form fit: no training noise): every metric equal
+// up to float rounding, and nothing of the test split is stored when live.
+TEST(SweepRun, LiveTestRowsEvaluateLikeStoredOnes) {
+  auto run = [](const std::string& stream) {
+    SweepConfig c = small_sweep(test::temp_dir());
+    c.job.methods = {"dm_closed"};
+    c.front_points = {"block2"};
+    c.end_points = {"block2"};
+    c.store_stream = stream;
+    Plan p = plan_make(c, c10::Device("cpu"));
+    const auto rows = sweep_run(p, Shard{}).rows;
+    EXPECT_EQ(rows.size(), 1u);
+    bool test_stored = false;
+    for (const auto& f : fs::recursive_directory_iterator(c.store_dir))
+      test_stored = test_stored || f.path().filename().string().rfind("test_", 0) == 0;
+    return std::make_pair(rows.at(0), test_stored);
+  };
+  const auto [live, live_stored] = run("auto");
+  const auto [stored, stored_stored] = run("never");
+  EXPECT_EQ(live["test_rows"], "live");
+  EXPECT_EQ(stored["test_rows"], "store");
+  EXPECT_FALSE(live_stored);
+  EXPECT_TRUE(stored_stored);
+  for (const char* k : {"stitched_acc", "end_acc", "front_acc", "agreement", "soft_agreement",
+                        "kappa", "stitch_residual", "fula_test"})
+    EXPECT_NEAR(live[k].get<double>(), stored[k].get<double>(), 1e-6) << k;
+}
+
 // A NaN in one stitch of a lockstep group does not fail the others: the group is re-run job by
 // job, the finite job is written and the error names the failing one.
 TEST(SweepRun, AFailingStitchInALockstepGroupFailsAlone) {
