@@ -64,6 +64,16 @@ bool segments_optimize() {
   return on;
 }
 
+// The line of a torch or TorchScript error that says what went wrong (the interpreter wraps
+// it after "RuntimeError: ").
+std::string error_line(const std::exception& e) {
+  const auto* ce = dynamic_cast<const c10::Error*>(&e);
+  std::string msg = ce ? ce->what_without_backtrace() : e.what();
+  const size_t last = msg.rfind("RuntimeError: ");
+  if (last != std::string::npos) msg = msg.substr(last + 14);
+  return msg.substr(0, msg.find('\n'));
+}
+
 // "" when an optimised segment's output matches the plain one's up to float rounding (same
 // shape, same non-finite entries, finite entries within 1e-4 of the largest magnitude).
 std::string outputs_differ(const at::Tensor& y, const at::Tensor& ref) {
@@ -215,10 +225,10 @@ struct StagedModel::Impl {
         return y;
       }
     } catch (const std::exception& e) {  // c10::Error or torch::jit::JITException
-      why = e.what();
-      why = why.substr(0, why.find('\n'));
+      why = error_line(e);
     }
-    spdlog::debug("{}: segment {} -> {} runs unoptimised: {}", path, from, to, why);
+    spdlog::info("{}: the segment {} -> {} runs unoptimised (slower, same results): {}", path,
+                 from >= 0 ? cuts[from].name : kInput, to >= 0 ? cuts[to].name : kOutput, why);
     o = Optimized{};
     o.checked = true;
     return at::Tensor();
@@ -351,12 +361,8 @@ void StagedModel::probe(std::vector<int64_t> input_shape) {
   try {
     y = m.forward(x, /*exact=*/true);
   } catch (const std::exception& e) {  // c10::Error or torch::jit::JITException
-    const auto* ce = dynamic_cast<const c10::Error*>(&e);
-    std::string msg = ce ? ce->what_without_backtrace() : e.what();
-    const size_t last = msg.rfind("RuntimeError: ");
-    if (last != std::string::npos) msg = msg.substr(last + 14);
     throw StitchError(fmt::format("model '{}' fails on a probe input of shape [{}]: {}", m.path,
-                                  fmt::join(full, ","), msg.substr(0, msg.find('\n'))));
+                                  fmt::join(full, ","), error_line(e)));
   }
   for (size_t i = 0; i < m.points.size(); ++i) {
     StitchPoint& p = m.points[i];
