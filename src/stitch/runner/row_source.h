@@ -1,6 +1,6 @@
 #pragma once
 // Where a job's rows come from: read back from the activation store, or computed live by the
-// frozen models on each batch (training rows nothing else reuses: up to 3 epochs, no other job
+// frozen models on each batch (training rows nothing else reuses: up to 8 epochs, no other job
 // on the same split; test rows of the only unit that evaluates on them; docs/architecture.md §5).
 #include <cstdint>
 #include <memory>

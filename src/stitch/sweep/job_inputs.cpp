@@ -21,9 +21,11 @@ namespace {
 constexpr uint64_t kTrainMarkerSeed = 7001;  // which images carry markers, and where
 constexpr int64_t kStoreBatch = 500;
 // store.stream auto: up to this many epochs, running the frozen models per batch beats building
-// the store entry first (zoo cnn FuLA at block1, 25,600 images: 1 epoch 9.9 vs 16.4 s, 2 epochs
-// 18.5 vs 22.4 s, 3 epochs 23.9 vs 25.8 s; bench/README.md), and memory stays flat.
-constexpr int64_t kStreamMaxEpochs = 3;
+// the store entry first, and memory stays flat. Measured with optimised segments (25,600 images,
+// FuLA; bench/README.md): zoo cnn at block1, 4 epochs 15.7 vs 22.6 s, 8 epochs 32.8 vs 37.6 s;
+// zoo resnet at layer1.0, 8 epochs 52.9 vs 55.3 s (0.5 vs 2.0-2.6 GB). With plain segments the
+// crossover was at 3 epochs.
+constexpr int64_t kStreamMaxEpochs = 8;
 
 void add(std::vector<std::string>& v, const std::string& p) {
   if (std::find(v.begin(), v.end(), p) == v.end()) v.push_back(p);

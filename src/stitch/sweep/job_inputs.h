@@ -72,7 +72,7 @@ std::vector<std::vector<size_t>> lockstep_units(const Plan& plan, const std::vec
 
 // Which units compute rows live instead of reading them from the store (store.stream).
 // Training rows: "always": every trained unit with BatchNorm frozen; "auto": trained units whose
-// training activations nothing else reads (at most 3 epochs, no other trained unit on either
+// training activations nothing else reads (at most 8 epochs, no other trained unit on either
 // model) and that are not in the store already. Test rows: "always": every unit; "auto": the
 // only unit on either model (a one-off job or lockstep group: each test image then passes through
 // the frozen models once either way, and writing it to the store would only be read back) when

@@ -34,7 +34,7 @@ const ConfigTable<SweepConfig>& sweep_config_table() {
         .range(0, 1 << 24);
     t.add("store.stream", &C::store_stream,
           "compute the frozen models' activations live per batch instead of storing them: auto "
-          "= training rows when nothing else reads them (<= 3 epochs, the only trained job on "
+          "= training rows when nothing else reads them (<= 8 epochs, the only trained job on "
           "that training split), test rows for the only job or lockstep group on its models")
         .choices({"auto", "always", "never"});
     t.add("lockstep", &C::lockstep,
