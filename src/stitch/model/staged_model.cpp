@@ -234,23 +234,19 @@ struct StagedModel::Impl {
     return at::Tensor();
   }
 
-  // The whole model: the module's own forward, or the optimised whole-graph segment.
-  at::Tensor forward(const at::Tensor& x, bool exact) {
-    if (!exact && optimize && !module.is_training()) {
-      at::Tensor y = run_optimized(kFromInput, kToOutput, normalize(x));
-      if (y.defined()) return y;
-    }
-    std::vector<c10::IValue> in{normalize(x)};
-    ExecutorPlain plain_executor;
-    return module.forward(in).toTensor();
-  }
-
+  // From `from` to `to` (kFromInput / kToOutput for the ends): the optimised segment when it
+  // applies, else the plain one (the whole model plain: the module's own forward).
   at::Tensor run(int from, int to, const at::Tensor& x, bool exact = false) {
     if (from >= 0 && to >= 0 && cuts[from].end_node == cuts[to].end_node) return x;
     const at::Tensor in = from == kFromInput ? normalize(x) : x;
     if (!exact && optimize && !module.is_training()) {
       at::Tensor y = run_optimized(from, to, in);
       if (y.defined()) return y;
+    }
+    if (from == kFromInput && to == kToOutput) {
+      std::vector<c10::IValue> stack{in};
+      ExecutorPlain plain_executor;
+      return module.forward(stack).toTensor();
     }
     return call(plain(from, to), in);
   }
@@ -359,7 +355,7 @@ void StagedModel::probe(std::vector<int64_t> input_shape) {
   at::Tensor x = at::rand(full, gen).to(m.device);
   at::Tensor y;
   try {
-    y = m.forward(x, /*exact=*/true);
+    y = m.run(kFromInput, kToOutput, x, /*exact=*/true);
   } catch (const std::exception& e) {  // c10::Error or torch::jit::JITException
     throw StitchError(fmt::format("model '{}' fails on a probe input of shape [{}]: {}", m.path,
                                   fmt::join(full, ","), error_line(e)));
@@ -422,15 +418,11 @@ int64_t StagedModel::num_classes() const {
 }
 
 at::Tensor StagedModel::forward(const at::Tensor& x) {
-  return impl_->forward(x, /*exact=*/false);
+  return impl_->run(kFromInput, kToOutput, x);
 }
 
 void StagedModel::set_optimized(bool on) {
   impl_->optimize = on;
-}
-
-bool StagedModel::optimized() const {
-  return impl_->optimize;
 }
 
 int64_t StagedModel::optimized_segments() const {

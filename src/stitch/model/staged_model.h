@@ -86,7 +86,6 @@ class StagedModel {
   // the TorchScript graph, cut (bit-identical to module.forward). Default on; STITCH_OPTIMIZE=0
   // in the environment turns the default off.
   void set_optimized(bool on);
-  bool optimized() const;
   int64_t optimized_segments() const;  // segments built, checked and running optimised
 
   at::Tensor forward(const at::Tensor& x);  // [N, ...] -> logits [N, K]

@@ -261,6 +261,12 @@ std::vector<Evaluation> evaluate(const std::vector<StitchTask>& tasks, StagedMod
   std::vector<std::vector<double>> diff2(K, std::vector<double>(L, 0));
   std::vector<std::vector<at::Tensor>> logits(K);
   std::vector<at::Tensor> end_lgs, front_lgs;
+  // Float tensors, sums accumulated in double (ATen's CPU norm accumulates float in double, its
+  // float sum is a cascade sum): no double copies of the activations.
+  auto sq_norm = [](const at::Tensor& x) {
+    const double v = at::linalg_vector_norm(x, 2).item<double>();
+    return v * v;
+  };
   const int64_t n_test = t.rows();
   for (int64_t s = 0; s < n_test; s += kEvalBatch) {
     interrupt_throw_if_requested();
@@ -272,12 +278,6 @@ std::vector<Evaluation> evaluate(const std::vector<StitchTask>& tasks, StagedMod
     std::vector<at::Tensor> st{Z}, cl{rb.end};
     const at::Tensor lg = tail_pass(end, Z, c.end_point, in.downstream, &st, Z.size(0)).cpu();
     cl.insert(cl.end(), rb.down.begin(), rb.down.end());
-    // Float tensors, sums accumulated in double (ATen's CPU norm accumulates float in double,
-    // its float sum is a cascade sum): no double copies of the activations.
-    auto sq_norm = [](const at::Tensor& x) {
-      const double v = at::linalg_vector_norm(x, 2).item<double>();
-      return v * v;
-    };
     for (size_t l = 0; l < L; ++l) {
       const at::Tensor a = cl[l].cpu(), h = st[l].cpu();
       ref2[l] += sq_norm(a);
