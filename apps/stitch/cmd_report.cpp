@@ -5,15 +5,20 @@
 #include <sys/wait.h>
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <set>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "commands.h"
 #include "config_cli.h"
+#include "stitch/runner/result_row.h"
+#include "stitch/runner/results.h"
 #include "stitch/util/error.h"
 
 extern char** environ;
@@ -38,10 +43,46 @@ int run_process(const std::vector<std::string>& argv) {
 }  // namespace
 
 namespace {
+namespace fs = std::filesystem;
+
 struct ReportConfig {
-  std::string dir, out, metric = "stitched_acc";
+  std::string dir, out, metric = "stitched_acc", compare, control;
   std::vector<std::string> similarity;
 };
+
+// The metrics a report can draw: the declared result columns with a unit (shares and
+// differences of shares) and the distances and agreements without one.
+std::vector<std::string> report_metrics() {
+  std::vector<std::string> out;
+  for (const auto& c : result_columns())
+    if (*c.unit || std::string(c.name) == "fula_test" || std::string(c.name) == "stitch_residual" ||
+        std::string(c.name) == "soft_agreement" || std::string(c.name) == "kappa")
+      out.push_back(c.name);
+  return out;
+}
+
+// --compare A,B names two methods or two conditions (a row's condition, or "front → end" of a
+// model pair without one) of the rows; throws naming the ones there are.
+void compare_check(const std::string& spec, const std::vector<nlohmann::json>& rows) {
+  std::set<std::string> methods, groups;
+  for (const auto& r : rows) {
+    methods.insert(r.value("method", ""));
+    const std::string cond = r.value("condition", "");
+    groups.insert(!cond.empty() ? cond
+                                : fs::path(r.value("front", "")).stem().string() + " → " +
+                                      fs::path(r.value("end", "")).stem().string());
+  }
+  const auto comma = spec.find(',');
+  const std::string a = spec.substr(0, comma),
+                    b = comma == std::string::npos ? "" : spec.substr(comma + 1);
+  const bool ok = comma != std::string::npos && b.find(',') == std::string::npos && a != b &&
+                  ((methods.count(a) && methods.count(b)) || (groups.count(a) && groups.count(b)));
+  if (!ok)
+    throw StitchError(fmt::format(
+        "--compare '{}' needs two different methods ({}) or two conditions ({}) of the sweep, "
+        "as A,B",
+        spec, fmt::join(methods, ", "), fmt::join(groups, ", ")));
+}
 
 const ConfigTable<ReportConfig>& report_table() {
   using C = ReportConfig;
@@ -50,13 +91,20 @@ const ConfigTable<ReportConfig>& report_table() {
     t.add("dir", &C::dir, "a sweep's output folder (holds results.jsonl)").flag("dir");
     t.add("similarity", &C::similarity,
           "folders of `stitch similarity` runs whose pairs go beside the stitching scores "
-          "(linear CKA heatmaps, rank correlations)")
+          "(linear CKA heatmaps, correlations over matched cells)")
         .flag("--similarity");
     t.add("out", &C::out, "where report.md and the PNGs go (\"\" = <dir>/report)").flag("--out");
     t.add("metric", &C::metric, "the main stitching metric of the figures")
-        .choices({"stitched_acc", "agreement", "soft_agreement", "stitching_penalty", "fula_test",
-                  "stitch_residual", "robust_acc", "excess_agreement"})
+        .choices(report_metrics())
         .flag("--metric");
+    t.add("compare", &C::compare,
+          "A,B: two methods or two conditions; per cell the difference A - B with a 95 % paired "
+          "bootstrap interval over images and replicates")
+        .flag("--compare");
+    t.add("control", &C::control,
+          "a control sweep's folder (random-init front, rand markers): subtracted cell by cell, "
+          "with intervals")
+        .flag("--control");
     return t;
   }();
   return t;
@@ -70,7 +118,6 @@ void add_report(CLI::App& app, std::function<int()>& run) {
   auto cli = std::make_shared<ConfigCli>(cmd, report_table(), report_table().help());
   cmd->callback([&run, cli] {
     run = [cli] {
-      namespace fs = std::filesystem;
       ReportConfig c;
       report_table().parse(cli->node(), c);
       if (c.dir.empty()) throw StitchError("report: give a sweep's output folder (runs/<name>)");
@@ -91,6 +138,16 @@ void add_report(CLI::App& app, std::function<int()>& run) {
                                     c.out.empty() ? c.dir + "/report" : c.out,
                                     "--metric",
                                     c.metric};
+      if (!c.control.empty() && !fs::exists(c.control + "/results.jsonl"))
+        throw StitchError(fmt::format(
+            "--control '{}' has no results.jsonl; give the folder of a control sweep", c.control));
+      if (!c.compare.empty()) compare_check(c.compare, results_read(c.dir));
+      for (const std::string& opt : {std::string("--compare"), std::string("--control")}) {
+        const std::string& v = opt == "--compare" ? c.compare : c.control;
+        if (v.empty()) continue;
+        argv.push_back(opt);
+        argv.push_back(v);
+      }
       for (const auto& s : c.similarity) {
         argv.push_back("--similarity");
         argv.push_back(s);

@@ -9,6 +9,7 @@
 
 #include "commands.h"
 #include "config_cli.h"
+#include "stitch/runner/result_row.h"
 #include "stitch/sweep/sweep_run.h"
 #include "stitch/util/device.h"
 
@@ -32,21 +33,6 @@ Plan plan_load(const ConfigCli& cli) {
   return plan_make(c, device_parse(c.job.device));
 }
 
-// One row per job: where it stitches, and the main scores.
-void print_stitch_table(const std::vector<nlohmann::json>& rows) {
-  std::printf("%-11s %4s %-12s %-12s %9s %8s %8s %9s %8s %7s %9s %9s\n", "method", "seed",
-              "front_point", "end_point", "stitched%", "end%", "front%", "agree%", "soft%", "kappa",
-              "residual", "fula_test");
-  for (const auto& r : rows)
-    std::printf(
-        "%-11s %4lld %-12s %-12s %9.2f %8.2f %8.2f %9.2f %8.2f %7.3f %9.4f %9.4f\n",
-        r["method"].get<std::string>().c_str(), static_cast<long long>(r["seed"].get<int64_t>()),
-        r["front_point"].get<std::string>().c_str(), r["end_point"].get<std::string>().c_str(),
-        100 * r["stitched_acc"].get<double>(), 100 * r["end_acc"].get<double>(),
-        100 * r["front_acc"].get<double>(), 100 * r["agreement"].get<double>(),
-        100 * r["soft_agreement"].get<double>(), r["kappa"].get<double>(),
-        r["stitch_residual"].get<double>(), r["fula_test"].get<double>());
-}
 }  // namespace
 
 void add_run(CLI::App& app, std::function<int()>& run) {
@@ -57,7 +43,7 @@ void add_run(CLI::App& app, std::function<int()>& run) {
     run = [cli] {
       Plan plan = plan_load(*cli);
       const SweepOutcome o = sweep_run(plan, Shard{});
-      print_stitch_table(o.rows);
+      std::printf("%s", result_table_text(o.rows).c_str());
       std::printf("results: %s/results.csv\n", plan.dir.c_str());
       return 0;
     };

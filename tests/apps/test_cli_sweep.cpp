@@ -153,6 +153,30 @@ TEST(CliSweep, ReportWritesMarkdownAndFigures) {
   expect_one_line_error(run_cli("report " + dir), "has no results.jsonl");
 }
 
+// Replicates and paired comparisons from the command line: two closed-form methods over two
+// seeds. --compare prints each cell's difference with its interval over images and replicates;
+// --control against the run itself subtracts to exactly 0, "not established"; table cells say
+// n; names that are neither two methods nor two conditions are one-line errors.
+TEST(CliSweep, ReportComparesMethodsAndSubtractsAControl) {
+  const std::string dir = stitch::test::temp_dir();
+  const std::string cfg = sweep_file(dir, "[dm_closed, procrustes]");
+  ASSERT_EQ(run_cli("sweep run " + cfg + " --set 'seeds=[0, 1]'").rc, 0);
+  const std::string run = dir + "/runs/k";
+  auto r = run_cli("report " + run + " --compare dm_closed,procrustes --control " + run);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const std::string md = stitch::test::read_file(run + "/report/report.md");
+  EXPECT_NE(md.find("Paired comparison: dm_closed vs procrustes"), std::string::npos) << md;
+  EXPECT_NE(md.find("| 2 vs 2 | images × replicates |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| +0.00 | [+0.00, +0.00] | 2 vs 2 | images × replicates | not established |"),
+            std::string::npos)
+      << "a run minus itself: " << md;
+  EXPECT_NE(md.find(" (2) |"), std::string::npos) << "cells pool 2 replicates: " << md;
+  expect_one_line_error(run_cli("report " + run + " --compare dm_closed,tlm"),
+                        "needs two different methods (dm_closed, procrustes)");
+  expect_one_line_error(run_cli("report " + run + " --control " + dir),
+                        "--control '" + dir + "' has no results.jsonl");
+}
+
 // Ctrl-C stops the sweep cleanly: exit 2 with one line, the jobs finished so far are collected
 // (results.csv lists exactly them) and a re-run finishes the rest.
 TEST(CliSweep, InterruptCollectsWhatFinished) {

@@ -5,7 +5,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include "stitch/cache/outcome_file.h"
 #include "stitch/model/staged_model.h"
+#include "stitch/runner/result_row.h"
 #include "stitch/stitchers/stitch_layer.h"
 #include "stitch/sweep/sweep_run.h"
 #include "stitch/util/error.h"
@@ -181,6 +183,29 @@ TEST(StitchRun, RobustAndMarkerEvaluationsOnSelfStitch) {
   EXPECT_NEAR(rows[0]["robust_acc"].get<double>(), rows[0]["end_robust_acc"].get<double>(), 0.011);
   EXPECT_GE(rows[0]["marker_agreement"].get<double>(), 0.999);
   EXPECT_NEAR(rows[0]["excess_agreement"].get<double>(), 0.0, 0.002);
+  // The stitched model is the end model, so it uses the markers exactly as much.
+  const nlohmann::json& r = rows[0];
+  EXPECT_NEAR(r["marker_follow"].get<double>(), r["end_marker_follow"].get<double>(), 0.002);
+  EXPECT_NEAR(r["marker_gap"].get<double>(), r["end_marker_gap"].get<double>(), 0.002);
+  EXPECT_EQ(r["robust_samples"].get<int64_t>(), 200);
+  EXPECT_TRUE(result_undeclared(r).empty()) << r;
+  for (const char* m : {"stitched_acc", "robust_acc", "marker_follow", "excess_agreement"}) {
+    const std::string k(m);
+    EXPECT_LE(r[k + "_lo"].get<double>(), r[k].get<double>()) << m;
+    EXPECT_GE(r[k + "_hi"].get<double>(), r[k].get<double>()) << m;
+  }
+  // Per-image outcomes beside result.json reproduce the row's numbers.
+  const auto o = outcome_file_read(c.out_dir + "/" + c.name + "/" +
+                                   r["job_dir"].get<std::string>() + "/outcomes.h5");
+  ASSERT_EQ(o.at("label").numel(), r["test_samples"].get<int64_t>());
+  EXPECT_NEAR(o.at("stitched_pred").eq(o.at("label")).to(at::kDouble).mean().item<double>(),
+              r["stitched_acc"].get<double>(), 1e-9);
+  EXPECT_EQ(o.at("pgd_stitched_pred").numel(), 200);
+  EXPECT_NEAR(o.at("pgd_stitched_pred").eq(o.at("pgd_label")).to(at::kDouble).mean().item<double>(),
+              r["robust_acc"].get<double>(), 1e-9);
+  EXPECT_NEAR(
+      o.at("rolled_stitched_pred").eq(o.at("rolled_class")).to(at::kDouble).mean().item<double>(),
+      r["marker_follow"].get<double>(), 1e-9);
 }
 
 // Each trained objective, from a random stitch between two trained cnns, lowers its own loss:

@@ -155,3 +155,25 @@ TEST(SweepPlan, BadConfigsFailBeforeAnyWork) {
             std::string::npos)
       << "the only cell of a pair is an error, not a skip";
 }
+
+// Model pairs can be named replicates of a condition: each job carries it, the resolved dump
+// keeps it, and it is not part of the key (regrouping does not re-run anything).
+TEST(SweepPlan, ConditionsNameReplicatePairs) {
+  const std::string models = "models: [{front: " + cnn() + ", end: " + cnn() +
+                             ", condition: std}, {front: " + test::fixture("cnn_a.pt") +
+                             ", end: " + cnn() + ", condition: other}]\n";
+  const std::string rest = "front_points: [block2]\nend_points: [block2]\nmethods: [dm_closed]\n";
+  const Plan p = plan_of(models + rest);
+  ASSERT_EQ(p.jobs.size(), 2u);
+  EXPECT_EQ(p.jobs[0].condition, "std");
+  EXPECT_EQ(p.jobs[1].condition, "other");
+  const SweepConfig back = sweep_config_parse(sweep_config_dump(p.config));
+  EXPECT_EQ(back.models[1].condition, "other");
+  const Plan plain = plan_of("models: [{front: " + cnn() + ", end: " + cnn() + "}]\n" + rest);
+  EXPECT_EQ(plain.jobs[0].key, p.jobs[0].key);
+  EXPECT_NE(error_of([] {
+              parse("models: [{front: a.pt, end: b.pt, conditon: x}]\n");
+            }).find("condition"),
+            std::string::npos)
+      << "a misspelt key gets the nearest one";
+}

@@ -79,7 +79,7 @@ class PointWriter {
     attr_write(file_, "indices_sha256", idx_sha);
     attr_write(file_, "dtype", e.dtype);
     attr_write(file_, "format_version", std::to_string(kStoreFormatVersion));
-    attr_write(file_, "git_commit", std::string(git_commit()) + (git_dirty() ? "+dirty" : ""));
+    attr_write(file_, "git_commit", git_stamp());
     attr_write(file_, "torch_version", torch_version());
     for (const auto& [name, t] : {std::pair<const char*, at::Tensor>{kIndices, e.indices},
                                   std::pair<const char*, at::Tensor>{kLabels, e.labels}}) {

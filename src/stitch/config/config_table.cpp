@@ -1,5 +1,6 @@
 #include "stitch/config/config_table.h"
 
+#include <algorithm>
 #include <limits>
 #include <map>
 
@@ -110,6 +111,14 @@ YAML::Node ConfigTableBase::dump_from(void* obj) const {
     yaml_put(n, row.key, v);
   }
   return n;
+}
+
+nlohmann::json ConfigTableBase::values_from(void* obj, const std::vector<Affects>& which) const {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& row : rows_)
+    if (std::find(which.begin(), which.end(), row.affects) != which.end())
+      std::visit([&](auto* p) { out[row.key] = *p; }, row.ref(obj));
+  return out;
 }
 
 std::string ConfigTableBase::help_text(const void* defaults) const {

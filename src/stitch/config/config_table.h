@@ -12,8 +12,25 @@
 #include <vector>
 
 #include <yaml-cpp/yaml.h>
+#include <nlohmann/json.hpp>
 
 namespace stitch {
+
+// What a setting changes. Job keys are derived from it (job_key in sweep/plan.h): a finished job
+// is reused only while every setting that can change its result is the same, and a setting that
+// cannot (an output folder, a thread count) never forces a re-run. tests/config/test_job_key.cpp
+// fails for a row of the sweep table left kUnset.
+enum class Affects : uint8_t {
+  kUnset,       // not classified
+  kNothing,     // where or how a job runs, not what it computes (out_dir, threads, store.dir)
+  kIdentity,    // which jobs exist (models, points, methods, seeds): each key holds its own value
+  kEveryJob,    // every job's result (data, stitch layer, evaluation)
+  kTrained,     // trained methods (optimiser, schedule, epochs, init)
+  kFitRows,     // methods fitted on the first data.init_samples rows (closed forms, their inits)
+  kLstsq,       // the least-squares fit (dm_closed, init lstsq)
+  kProcrustes,  // the Procrustes fit (procrustes, init procrustes)
+  kFula,        // the FuLA loss
+};
 
 using ConfigRef = std::variant<std::string*, int64_t*, double*, bool*, std::vector<std::string>*,
                                std::vector<int64_t>*, std::vector<double>*>;
@@ -26,6 +43,7 @@ struct ConfigRow {
   std::string help;
   std::string flag;  // "--epochs" (a CLI flag), "model" (a positional argument) or ""
   size_t kind = 0;   // index of the member's type in ConfigRef
+  Affects affects = Affects::kUnset;
   bool is_bool() const { return kind == 3; }
   bool is_list() const { return kind >= 4; }
 };
@@ -41,6 +59,7 @@ class ConfigTableBase {
   std::set<std::string> extra_;  // top-level keys the owner reads by hand (e.g. a list of maps)
   void parse_into(const YAML::Node& root, void* obj) const;
   YAML::Node dump_from(void* obj) const;
+  nlohmann::json values_from(void* obj, const std::vector<Affects>& which) const;
 };
 
 template <typename T>
@@ -71,6 +90,10 @@ class ConfigTable : public ConfigTableBase {
     rows_.back().flag = std::move(f);
     return *this;
   }
+  ConfigTable& affects(Affects a) {
+    rows_.back().affects = a;
+    return *this;
+  }
   // A top-level key that the owner parses itself (allowed here, not dumped).
   ConfigTable& extra(std::string key) {
     extra_.insert(std::move(key));
@@ -94,6 +117,10 @@ class ConfigTable : public ConfigTableBase {
   // choices; any unknown key throws StitchError with the nearest known key.
   void parse(const YAML::Node& root, T& obj) const { parse_into(root, &obj); }
   YAML::Node dump(const T& obj) const { return dump_from(const_cast<T*>(&obj)); }
+  // {key: value} of the rows whose `affects` is in `which` (a job key's settings).
+  nlohmann::json values(const T& obj, const std::vector<Affects>& which) const {
+    return values_from(const_cast<T*>(&obj), which);
+  }
   std::string help() const {
     T defaults;
     return help_text(&defaults);
@@ -103,8 +130,13 @@ class ConfigTable : public ConfigTableBase {
 // The `device` and `threads` rows of every config that computes (members of those names).
 template <typename C>
 void add_device_threads(ConfigTable<C>& t) {
-  t.add("device", &C::device, "auto, cpu, cuda or cuda:N").flag("--device");
-  t.add("threads", &C::threads, "CPU threads (0 = all cores)").range(0, 1024).flag("--threads");
+  t.add("device", &C::device, "auto, cpu, cuda or cuda:N")
+      .flag("--device")
+      .affects(Affects::kNothing);
+  t.add("threads", &C::threads, "CPU threads (0 = all cores)")
+      .range(0, 1024)
+      .flag("--threads")
+      .affects(Affects::kNothing);
 }
 
 }  // namespace stitch

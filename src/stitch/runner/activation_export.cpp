@@ -72,7 +72,7 @@ ActivationExportResult activations_export(const ActivationExportConfig& c) {
   meta.model = c.model;
   meta.model_sha256 = file_sha256(c.model);
   meta.split = c.split;
-  meta.git_commit = std::string(git_commit()) + (git_dirty() ? "+dirty" : "");
+  meta.git_commit = git_stamp();
   meta.torch_version = torch_version();
   meta.points = points;
   meta.indices = d.index;

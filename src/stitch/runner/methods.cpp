@@ -61,58 +61,63 @@ at::Tensor loss_fula(const StepTensors& s, const StitchConfig& c) {
   return (loss * n + soft_label_kl(s.end_logits, s.logits)) / (n + 1);
 }
 
-Json dm_settings(const StitchConfig& c) {
-  return {{"ridge", c.ridge}, {"init_samples", c.init_samples}};
-}
-Json procrustes_settings(const StitchConfig& c) {
-  return {{"init_samples", c.init_samples},
-          {"center", c.procrustes_center},
-          {"scale", c.procrustes_scale},
-          {"kabsch", c.procrustes_kabsch}};
-}
-Json maiorca_settings(const StitchConfig& c) {
-  return {{"init_samples", c.init_samples}};
-}
-// Every trained method: optimiser, schedule and the initialisation it starts from.
-Json trained_settings(const StitchConfig& c) {
-  Json j = {{"epochs", c.epochs},
-            {"batch_size", c.batch_size},
-            {"lr", c.lr},
-            {"weight_decay", c.weight_decay},
-            {"schedule", c.schedule},
-            {"init", c.init},
-            {"bn_mode", c.bn_mode},
-            {"iso_lambda", c.iso_lambda},
-            {"train_samples", c.train_samples}};
-  if (c.amp) j["amp"] = "bfloat16";  // absent when off: keys of earlier jobs stay valid
-  if (c.init == "lstsq") j["init_fit"] = dm_settings(c);
-  if (c.init == "procrustes") j["init_fit"] = procrustes_settings(c);
-  return j;
-}
-Json fula_settings(const StitchConfig& c) {
-  Json j = trained_settings(c);
-  j["fula"] = {{"points", c.fula_points},
-               {"weights", c.fula_weights},
-               {"cutoff", c.fula_cutoff},
-               {"soft", c.fula_soft}};
-  return j;
-}
-
 const std::vector<Method> kMethods{
-    {"dm_closed", "direct matching: least squares at the stitch point", true, false, never, fit_dm,
-     nullptr, dm_settings},
-    {"procrustes", "orthogonal Procrustes at the stitch point", true, false, never, fit_orth,
-     nullptr, procrustes_settings},
-    {"maiorca", "standard-scaled Procrustes (latent translation)", true, false, never, fit_latent,
-     nullptr, maiorca_settings},
-    {"dm_hint", "relative distance at the stitch point, trained", false, false, never, nullptr,
-     loss_hint, trained_settings},
-    {"tlm", "task loss: cross-entropy of the stitched model", false, false, always, nullptr,
-     loss_task, trained_settings},
-    {"slm", "soft labels: KL to the end model's output", false, false, always, nullptr, loss_soft,
-     trained_settings},
-    {"fula", "relative distance at the stitch point and every later end-model point", false, true,
-     fula_soft, nullptr, loss_fula, fula_settings},
+    {"dm_closed",
+     "direct matching: least squares at the stitch point",
+     true,
+     false,
+     never,
+     fit_dm,
+     nullptr,
+     {Affects::kFitRows, Affects::kLstsq}},
+    {"procrustes",
+     "orthogonal Procrustes at the stitch point",
+     true,
+     false,
+     never,
+     fit_orth,
+     nullptr,
+     {Affects::kFitRows, Affects::kProcrustes}},
+    {"maiorca",
+     "standard-scaled Procrustes (latent translation)",
+     true,
+     false,
+     never,
+     fit_latent,
+     nullptr,
+     {Affects::kFitRows}},
+    {"dm_hint",
+     "relative distance at the stitch point, trained",
+     false,
+     false,
+     never,
+     nullptr,
+     loss_hint,
+     {Affects::kTrained}},
+    {"tlm",
+     "task loss: cross-entropy of the stitched model",
+     false,
+     false,
+     always,
+     nullptr,
+     loss_task,
+     {Affects::kTrained}},
+    {"slm",
+     "soft labels: KL to the end model's output",
+     false,
+     false,
+     always,
+     nullptr,
+     loss_soft,
+     {Affects::kTrained}},
+    {"fula",
+     "relative distance at the stitch point and every later end-model point",
+     false,
+     true,
+     fula_soft,
+     nullptr,
+     loss_fula,
+     {Affects::kTrained, Affects::kFula}},
 };
 }  // namespace
 
@@ -124,6 +129,20 @@ std::vector<std::string> method_names() {
   std::vector<std::string> names;
   for (const auto& m : kMethods) names.push_back(m.name);
   return names;
+}
+
+const Method* init_method(const StitchConfig& c) {
+  if (c.init == "lstsq") return &method_get("dm_closed");
+  if (c.init == "procrustes") return &method_get("procrustes");
+  return nullptr;
+}
+
+std::vector<Affects> method_affects(const Method& m, const StitchConfig& c) {
+  std::vector<Affects> out{Affects::kEveryJob};
+  out.insert(out.end(), m.affects.begin(), m.affects.end());
+  const Method* init = m.closed_form ? nullptr : init_method(c);
+  if (init) out.insert(out.end(), init->affects.begin(), init->affects.end());
+  return out;
 }
 
 const Method& method_get(const std::string& name) {

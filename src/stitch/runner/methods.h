@@ -8,6 +8,7 @@
 #include <ATen/core/Tensor.h>
 #include <nlohmann/json.hpp>
 
+#include "stitch/config/config_table.h"
 #include "stitch/stitchers/fit.h"
 
 namespace stitch {
@@ -33,13 +34,19 @@ struct Method {
   Affine (*fit)(const at::Tensor& x, const at::Tensor& y, const StitchConfig& c);
   // Trained: the differentiable loss of one batch.
   at::Tensor (*loss)(const StepTensors& s, const StitchConfig& c);
-  // The settings (beyond the shared ones) that change this method's result: part of job keys.
-  nlohmann::json (*settings)(const StitchConfig& c);
+  // The kinds of settings (beyond Affects::kEveryJob) that change this method's result.
+  std::vector<Affects> affects;
 };
 
 const std::vector<Method>& methods_all();
 // The method called `name`; throws StitchError listing the valid names (nearest one suggested).
 const Method& method_get(const std::string& name);
 std::vector<std::string> method_names();
+// The closed-form method a trained stitch starts from (train.init lstsq -> dm_closed, procrustes
+// -> procrustes); nullptr for rand and eye.
+const Method* init_method(const StitchConfig& c);
+// Every kind of setting that changes the result of a job of method m: kEveryJob, the method's
+// own, and for trained methods those of the init fit. A job key holds exactly these settings.
+std::vector<Affects> method_affects(const Method& m, const StitchConfig& c);
 
 }  // namespace stitch

@@ -1,11 +1,11 @@
 #include "stitch/runner/results.h"
 
 #include <fstream>
-#include <set>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "stitch/runner/result_row.h"
 #include "stitch/util/fs.h"
 
 namespace stitch {
@@ -41,13 +41,7 @@ void results_append(const std::string& dir, const nlohmann::json& row) {
 void results_write(const std::string& dir, const std::vector<nlohmann::json>& rows) {
   std::string text;
   for (const auto& r : rows) text += r.dump() + "\n";
-  // Identifying columns first (JSON objects keep keys sorted), then the rest alphabetically.
-  std::vector<std::string> columns{"name", "method",      "seed",     "front",
-                                   "end",  "front_point", "end_point"};
-  std::set<std::string> seen(columns.begin(), columns.end());
-  for (const auto& r : rows)
-    for (auto it = r.begin(); it != r.end(); ++it)
-      if (seen.insert(it.key()).second) columns.push_back(it.key());
+  const std::vector<std::string> columns = result_column_order(rows);  // result_row.h
   std::string csv;
   for (size_t i = 0; i < columns.size(); ++i) csv += (i ? "," : "") + columns[i];
   csv += "\n";
@@ -59,6 +53,7 @@ void results_write(const std::string& dir, const std::vector<nlohmann::json>& ro
   FileLock lock(dir + "/results.jsonl.lock");  // the lock results_append takes
   file_write_text(dir + "/results.jsonl", text);
   file_write_text(dir + "/results.csv", csv);
+  file_write_text(dir + "/results.schema.json", result_schema().dump(1) + "\n");
 }
 
 }  // namespace stitch

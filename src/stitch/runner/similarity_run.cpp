@@ -23,6 +23,7 @@
 #include "stitch/util/error.h"
 #include "stitch/util/fs.h"
 #include "stitch/util/hash.h"
+#include "stitch/util/provenance.h"
 #include "stitch/util/version.h"
 
 namespace stitch {
@@ -299,9 +300,7 @@ std::vector<nlohmann::json> similarity_run(const SimilarityConfig& c) {
   file_write_text(dir + "/config.resolved.yaml", YAML::Dump(similarity_config_dump(c)) + "\n");
   const auto t0 = std::chrono::steady_clock::now();
   auto finish = [&](size_t p, nlohmann::json& r) {
-    r["git_commit"] = std::string(git_commit()) + (git_dirty() ? "+dirty" : "");
-    r["torch_version"] = torch_version();
-    r["device"] = dev.str();
+    r.update(provenance(dev.str()));
     results_append(dir, r);
     rows[p] = r;
   };

@@ -53,10 +53,7 @@ at::Tensor tail_pass(StagedModel& end, const at::Tensor& Z, const std::string& j
 // Fits or initialises T; `rows` are the first c.init_samples fit rows (fetched once per group).
 void init_stitch(StitchLayer& T, const Method& m, int64_t seed, const RowBatch& rows,
                  const StitchConfig& c) {
-  const Method* fit = m.closed_form            ? &m
-                      : c.init == "lstsq"      ? &method_get("dm_closed")
-                      : c.init == "procrustes" ? &method_get("procrustes")
-                                               : nullptr;
+  const Method* fit = m.closed_form ? &m : init_method(c);
   if (fit) {
     T->set_affine(fit->fit(T->rows_in(rows.front), T->rows_out(rows.end), c));
   } else if (c.init == "eye") {
@@ -294,6 +291,10 @@ std::vector<Evaluation> evaluate(const std::vector<StitchTask>& tasks, StagedMod
   for (size_t k = 0; k < K; ++k) {
     const at::Tensor lg = at::cat(logits[k]);
     Evaluation& ev = out[k];
+    ev.outcomes.label = y.to(at::kLong);
+    ev.outcomes.end_pred = end_lg.argmax(1);
+    ev.outcomes.front_pred = front_lg.argmax(1);
+    ev.outcomes.stitched_pred = lg.argmax(1);
     ev.stitched_acc = topk_accuracy(lg, y, 1);
     ev.stitched_top5 = topk_accuracy(lg, y, 5);
     ev.end_acc = topk_accuracy(end_lg, y, 1);
@@ -327,28 +328,34 @@ void evaluate_inputs(StitchLayer& T, StagedModel& front, StagedModel& end, const
                              kOutput);
   };
   ForwardFn end_fn = [&](const at::Tensor& x) { return end.forward(x); };
+  Outcomes& o = ev.outcomes;
   if (c.robust_samples > 0) {
-    const PgdOptions o{c.robust_epsilon, c.robust_alpha, c.robust_steps, true, 777};
+    const PgdOptions opt{c.robust_epsilon, c.robust_alpha, c.robust_steps, true, 777};
     const Dataset sub = dataset_first(test, c.robust_samples);
-    ev.robust_acc = robust_accuracy_eval(stitched, sub, o, dev);
-    ev.end_robust_acc = robust_accuracy_eval(end_fn, sub, o, dev);
+    o.pgd_label = sub.labels.cpu().to(at::kLong);
+    o.pgd_stitched_pred = robust_predictions(stitched, sub, opt, dev);
+    o.pgd_end_pred = robust_predictions(end_fn, sub, opt, dev);
   }
   if (c.markers != "none") {
     torch::NoGradGuard g;
     const MarkerMode mode = marker_mode_parse(c.markers);
-    auto agreement_with = [&](const at::Tensor& marker_class) {
+    // Predictions of the stitched and the end model on the test images carrying markers of
+    // `marker_class`.
+    auto predictions_with = [&](const at::Tensor& marker_class, at::Tensor& h, at::Tensor& e) {
       std::vector<at::Tensor> hs, gs;
       at::Tensor imgs = markers_apply(test.images, marker_class, mode, 4242, end.num_classes(),
                                       c.marker_style == "level");
       for (int64_t s = 0; s < test.size(); s += kEvalBatch) {
         at::Tensor x = imgs.narrow(0, s, std::min(kEvalBatch, test.size() - s)).to(dev);
-        hs.push_back(stitched(x));
-        gs.push_back(end_fn(x));
+        hs.push_back(stitched(x).argmax(1).cpu());
+        gs.push_back(end_fn(x).argmax(1).cpu());
       }
-      return prediction_agreement(at::cat(hs), at::cat(gs));
+      h = at::cat(hs);
+      e = at::cat(gs);
     };
-    ev.marker_agreement = agreement_with(test.labels);
-    ev.rolled_marker_agreement = agreement_with(labels_roll(test.labels, 1, end.num_classes()));
+    o.rolled_class = labels_roll(test.labels, 1, end.num_classes()).cpu().to(at::kLong);
+    predictions_with(test.labels, o.marker_stitched_pred, o.marker_end_pred);
+    predictions_with(o.rolled_class, o.rolled_stitched_pred, o.rolled_end_pred);
   }
 }
 }  // namespace
@@ -366,16 +373,10 @@ Json Evaluation::to_json() const {
             {"stitch_residual", stitch_residual},
             {"fula_test", fula_test},
             {"rank", matrix.rank},
-            {"condition", matrix.condition},
+            {"condition_number", matrix.condition},
             {"orth_error", matrix.orth_error},
             {"sv_ratio", matrix.sv_ratio}};
-  if (robust_acc) r["robust_acc"] = *robust_acc;
-  if (end_robust_acc) r["end_robust_acc"] = *end_robust_acc;
-  if (marker_agreement) {
-    r["marker_agreement"] = *marker_agreement;
-    r["rolled_marker_agreement"] = *rolled_marker_agreement;
-    r["excess_agreement"] = *marker_agreement - *rolled_marker_agreement;
-  }
+  outcomes_add_to_row(outcomes, r);
   return r;
 }
 
@@ -414,7 +415,7 @@ std::vector<JobOutcome> stitch_jobs_run(const std::vector<StitchTask>& tasks, St
   // The fit rows (first init_samples), fetched once for every task that fits or inits from them.
   const auto t0 = std::chrono::steady_clock::now();
   RowBatch init_rows;
-  if (!trained || c.init == "lstsq" || c.init == "procrustes")
+  if (!trained || init_method(c))
     init_rows = in.train->fetch(at::arange(std::min<int64_t>(c.init_samples, in.train->rows())),
                                 RowsWanted{}, (*tasks[0].T)->weight().device());
   const double fetch_s = seconds_since(t0);

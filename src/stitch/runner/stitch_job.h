@@ -15,6 +15,7 @@
 #include "stitch/data/fashion_mnist.h"
 #include "stitch/metrics/classification.h"
 #include "stitch/runner/methods.h"
+#include "stitch/runner/outcomes.h"
 #include "stitch/runner/row_source.h"
 #include "stitch/runner/stitch_config.h"
 #include "stitch/stitchers/stitch_layer.h"
@@ -37,9 +38,9 @@ struct Evaluation {
   double stitch_residual = 0, fula_test = 0;  // relative distance at j; mean over j and after
   std::vector<double> layer_terms, layer_r2;  // at j and each downstream point
   MatrixStats matrix;
-  std::optional<double> robust_acc, end_robust_acc;                 // PGD (eval.robust_samples > 0)
-  std::optional<double> marker_agreement, rolled_marker_agreement;  // eval.markers != none
-  nlohmann::json to_json() const;  // flat scalars (no per-layer vectors)
+  Outcomes outcomes;  // per test image; PGD (eval.robust_samples > 0) and markers (eval.markers)
+  // Flat scalars (no per-layer vectors), with intervals and marker metrics from the outcomes.
+  nlohmann::json to_json() const;
 };
 
 struct JobOutcome {

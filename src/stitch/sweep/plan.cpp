@@ -63,40 +63,6 @@ std::string model_label(const std::string& path) {
   return fs::path(path).stem().string();
 }
 
-// The data settings of a key. Fashion-MNIST without normalisation keeps the fields keys had
-// before other sources existed, so finished jobs stay valid.
-Json data_key(const StitchConfig& c) {
-  Json k{{"dir", c.data.dir}, {"train_samples", c.train_samples}, {"test_samples", c.test_samples}};
-  const std::string id = data_identity(c.data);  // source, files, labels, normalisation
-  if (!id.empty()) k["identity"] = id;
-  return k;
-}
-
-Json job_key_settings(const Plan& p, const Job& j, const Method& m) {
-  const StitchConfig& c = p.config.job;
-  Json k = {{"format_version", kJobFormatVersion},
-            {"front_sha256", p.models[j.front].sha256},
-            {"end_sha256", p.models[j.end].sha256},
-            {"front_point", j.front_point},
-            {"end_point", j.end_point},
-            {"method", j.method},
-            {"seed", j.seed},
-            {"data", data_key(c)},
-            {"stitch", {{"bn_before", c.bn_before}, {"bn_after", c.bn_after}, {"rank", c.rank}}},
-            {"eval",
-             {{"robust_samples", c.robust_samples},
-              {"robust_steps", c.robust_steps},
-              {"robust_epsilon", c.robust_epsilon},
-              {"robust_alpha", c.robust_alpha},
-              {"markers", c.markers}}},
-            {"store_dtype", p.config.store_dtype},
-            {"method_settings", m.settings(c)}};
-  if (c.train_markers != "none")  // absent otherwise: keys of earlier jobs stay valid
-    k["train_markers"] = {c.train_markers, c.train_marker_prob};
-  if (c.marker_style != "pattern") k["marker_style"] = c.marker_style;
-  return k;
-}
-
 double job_cost(const StitchConfig& c, const Method& m) {
   const double eval = static_cast<double>(c.test_samples) / 10000.0;
   if (m.closed_form) return 1.0 + eval;
@@ -183,8 +149,9 @@ Plan plan_make(const SweepConfig& c, c10::Device dev) {
             j.end_point = eps[b];
             j.method = method;
             j.seed = seed;
-            j.key_settings = job_key_settings(p, j, m);
-            j.key = text_sha256(j.key_settings.dump()).substr(0, 16);
+            j.condition = pair.condition;
+            j.key_settings = job_key_settings(c, F.sha256, E.sha256, fps[a], eps[b], method, seed);
+            j.key = job_key(j.key_settings);
             j.dir = fmt::format("{}/{}__{}/{}__{}/{}_s{}", p.dir, F.label, E.label, fps[a], eps[b],
                                 method, seed);
             j.cost = job_cost(c.job, m);
@@ -238,6 +205,24 @@ std::vector<size_t> plan_shard_jobs(const Plan& plan, int64_t shard) {
   return out;
 }
 
+Json job_key_settings(const SweepConfig& c, const std::string& front_sha256,
+                      const std::string& end_sha256, const std::string& front_point,
+                      const std::string& end_point, const std::string& method, int64_t seed) {
+  Json k = {{"format_version", kJobFormatVersion},
+            {"front_sha256", front_sha256},
+            {"end_sha256", end_sha256},
+            {"front_point", front_point},
+            {"end_point", end_point},
+            {"method", method},
+            {"seed", seed}};
+  k["settings"] = sweep_config_table().values(c, method_affects(method_get(method), c.job));
+  return k;
+}
+
+std::string job_key(const Json& key_settings) {
+  return text_sha256(key_settings.dump()).substr(0, 16);
+}
+
 JobState job_state(const Job& job, Json* row, std::string* why) {
   const std::string path = job.dir + "/result.json";
   if (!fs::exists(path)) return JobState::kTodo;
@@ -249,7 +234,13 @@ JobState job_state(const Job& job, Json* row, std::string* why) {
   }
   const std::string key = r["summary"].value("key", "");
   if (key != job.key) {
-    if (why) *why = fmt::format("its settings or models changed (key {} -> {})", key, job.key);
+    const Json old = r.value("key_settings", Json::object());
+    const int version = old.is_object() ? old.value("format_version", 0) : 0;
+    if (why)
+      *why = version != kJobFormatVersion
+                 ? fmt::format("it was written with job format {} (now {})", version,
+                               kJobFormatVersion)
+                 : fmt::format("its settings or models changed (key {} -> {})", key, job.key);
     return JobState::kStale;
   }
   if (row) *row = r["summary"];

@@ -18,7 +18,8 @@
 
 namespace stitch {
 
-inline constexpr int kJobFormatVersion = 1;
+// 2: keys derived from the config tables' Affects flags (1: settings listed by hand).
+inline constexpr int kJobFormatVersion = 2;
 
 struct PlannedModel {
   std::string path, sha256, label;    // label: file stem, made unique within the sweep
@@ -30,7 +31,8 @@ struct Job {
   size_t front = 0, end = 0;  // indices into Plan::models
   std::string front_point, end_point, method;
   int64_t seed = 0;
-  std::string key;  // 16 hex digits of the SHA-256 of key_settings
+  std::string condition;  // replicate condition of its model pair ("" = none)
+  std::string key;        // 16 hex digits of the SHA-256 of key_settings
   nlohmann::json key_settings;
   std::string dir;
   double cost = 1;  // relative cost estimate, for balancing shards
@@ -65,6 +67,15 @@ Plan plan_make(const SweepConfig& c, c10::Device dev);
 // (deterministic: every shard of an array computes the same assignment).
 void plan_shards(Plan& plan, int64_t count);
 std::vector<size_t> plan_shard_jobs(const Plan& plan, int64_t shard);  // job indices, in order
+
+// The settings a job's result depends on: the job format, both models' SHA-256, its points,
+// method and seed, and every sweep-table row whose Affects is one of
+// method_affects(method) (runner/methods.h). Pure: reads no file.
+nlohmann::json job_key_settings(const SweepConfig& c, const std::string& front_sha256,
+                                const std::string& end_sha256, const std::string& front_point,
+                                const std::string& end_point, const std::string& method,
+                                int64_t seed);
+std::string job_key(const nlohmann::json& key_settings);  // 16 hex digits of its SHA-256
 
 // State of a job from its result.json; `row` receives the summary row when done, `why` the
 // reason when stale or broken.

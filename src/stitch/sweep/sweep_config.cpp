@@ -15,32 +15,51 @@ const ConfigTable<SweepConfig>& sweep_config_table() {
     ConfigTable<C> t;
     t.include(stitch_settings_table(), &C::job);
     t.extra("models");
-    t.add("front", &C::front, "front model of a one-pair sweep").flag("--front");
-    t.add("end", &C::end, "end model of a one-pair sweep").flag("--end");
-    t.add("fronts", &C::fronts, "front models (with ends: every front x every end)");
-    t.add("ends", &C::ends, "end models");
-    t.add("model_pairs", &C::model_pairs, "how fronts and ends pair").choices({"grid", "zip"});
+    t.add("front", &C::front, "front model of a one-pair sweep")
+        .flag("--front")
+        .affects(Affects::kIdentity);
+    t.add("end", &C::end, "end model of a one-pair sweep")
+        .flag("--end")
+        .affects(Affects::kIdentity);
+    t.add("fronts", &C::fronts, "front models (with ends: every front x every end)")
+        .affects(Affects::kIdentity);
+    t.add("ends", &C::ends, "end models").affects(Affects::kIdentity);
+    t.add("model_pairs", &C::model_pairs, "how fronts and ends pair")
+        .choices({"grid", "zip"})
+        .affects(Affects::kIdentity);
     t.add("front_point", &C::front_point, "one front point (= front_points: [x])")
-        .flag("--front-point");
-    t.add("end_point", &C::end_point, "one end point (= end_points: [x])").flag("--end-point");
-    t.add("front_points", &C::front_points, "recommended, all, or a list of points");
-    t.add("end_points", &C::end_points, "recommended, all, or a list of points");
+        .flag("--front-point")
+        .affects(Affects::kIdentity);
+    t.add("end_point", &C::end_point, "one end point (= end_points: [x])")
+        .flag("--end-point")
+        .affects(Affects::kIdentity);
+    t.add("front_points", &C::front_points, "recommended, all, or a list of points")
+        .affects(Affects::kIdentity);
+    t.add("end_points", &C::end_points, "recommended, all, or a list of points")
+        .affects(Affects::kIdentity);
     t.add("pairs", &C::pairs,
           "front x end points: every pair, i-th with i-th, or same relative depth")
-        .choices({"grid", "zip", "relative"});
-    t.add("store.dir", &C::store_dir, "activation store (\"\" = <out_dir>/store)");
-    t.add("store.dtype", &C::store_dtype, "stored activation type").choices({"float32", "float16"});
+        .choices({"grid", "zip", "relative"})
+        .affects(Affects::kIdentity);
+    t.add("store.dir", &C::store_dir, "activation store (\"\" = <out_dir>/store)")
+        .affects(Affects::kNothing);
+    t.add("store.dtype", &C::store_dtype, "stored activation type")
+        .choices({"float32", "float16"})
+        .affects(Affects::kEveryJob);
     t.add("store.ram_mb", &C::store_ram_mb, "stored activations up to this size are held in RAM")
-        .range(0, 1 << 24);
+        .range(0, 1 << 24)
+        .affects(Affects::kNothing);
     t.add("store.stream", &C::store_stream,
           "compute the frozen models' activations live per batch instead of storing them: auto "
           "= training rows when nothing else reads them (<= 8 epochs, the only trained job on "
           "that training split), test rows for the only job or lockstep group on its models")
-        .choices({"auto", "always", "never"});
+        .choices({"auto", "always", "never"})
+        .affects(Affects::kNothing);
     t.add("lockstep", &C::lockstep,
           "train the trained jobs of one model pair, point pair and seed together: one fetch of "
           "the frozen activations and one stacked pass through the end model per step (BatchNorm "
-          "frozen only)");
+          "frozen only)")
+        .affects(Affects::kNothing);
     return t;
   }();
   return t;
@@ -52,10 +71,11 @@ std::vector<ModelPair> models_read(const SweepConfig& c, const YAML::Node& node)
   if (node && node.IsMap() && node["models"]) {
     const YAML::Node list = node["models"];
     if (!list.IsSequence())
-      throw StitchError("'models' must be a list of {front: A.pt, end: B.pt} pairs");
+      throw StitchError(
+          "'models' must be a list of {front: A.pt, end: B.pt, condition: NAME} pairs");
     for (size_t i = 0; i < list.size(); ++i) {
       YamlReader m(list[i], fmt::format("models[{}].", i));
-      ModelPair p{m.str("front", ""), m.str("end", "")};
+      ModelPair p{m.str("front", ""), m.str("end", ""), m.str("condition", "")};
       m.finish();
       if (p.front.empty() || p.end.empty())
         throw StitchError(fmt::format("models[{}] needs both 'front' and 'end'", i));
@@ -65,7 +85,7 @@ std::vector<ModelPair> models_read(const SweepConfig& c, const YAML::Node& node)
   if (!c.front.empty() || !c.end.empty()) {
     if (c.front.empty() || c.end.empty())
       throw StitchError("config needs 'front' and 'end' model files");
-    pairs.push_back({c.front, c.end});
+    pairs.push_back({c.front, c.end, ""});
   }
   if (!c.fronts.empty() || !c.ends.empty()) {
     if (c.fronts.empty() || c.ends.empty())
@@ -75,7 +95,7 @@ std::vector<ModelPair> models_read(const SweepConfig& c, const YAML::Node& node)
                                     c.fronts.size(), c.ends.size()));
     for (size_t i = 0; i < c.fronts.size(); ++i)
       for (size_t j = 0; j < c.ends.size(); ++j)
-        if (c.model_pairs == "grid" || i == j) pairs.push_back({c.fronts[i], c.ends[j]});
+        if (c.model_pairs == "grid" || i == j) pairs.push_back({c.fronts[i], c.ends[j], ""});
   }
   if (pairs.empty())
     throw StitchError(
@@ -118,6 +138,7 @@ YAML::Node sweep_config_dump(const SweepConfig& c) {
     YAML::Node m;
     m["front"] = p.front;
     m["end"] = p.end;
+    if (!p.condition.empty()) m["condition"] = p.condition;
     n["models"].push_back(m);
   }
   return n;

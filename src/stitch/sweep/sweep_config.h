@@ -3,7 +3,8 @@
 // end points x methods x seeds (see configs/sweep_cnn_grid.yaml). `stitch run` configs (one
 // front/end, one front_point/end_point) are the one-pair case of the same schema.
 //
-//   models: [{front: a.pt, end: b.pt}, ...]      or  front: a.pt / end: b.pt (one pair)
+//   models: [{front: a.pt, end: b.pt, condition: adv}, ...]   or  front: a.pt / end: b.pt
+//                                                 (condition: optional replicate group name)
 //   fronts: [a.pt, c.pt]  ends: [b.pt]           every front x every end (with model_pairs: grid)
 //   front_points: recommended | all | [block1, block2]   (front_point: x is a list of one)
 //   end_points:   recommended | all | [...]
@@ -27,6 +28,7 @@ namespace stitch {
 
 struct ModelPair {
   std::string front, end;
+  std::string condition;  // replicates of one condition share it; `stitch report` pools them
 };
 
 struct SweepConfig {

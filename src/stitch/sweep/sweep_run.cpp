@@ -5,10 +5,12 @@
 #include <chrono>
 #include <filesystem>
 #include <optional>
+#include <set>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "stitch/cache/outcome_file.h"
 #include "stitch/runner/results.h"
 #include "stitch/runner/stitch_job.h"
 #include "stitch/sweep/job_inputs.h"
@@ -16,6 +18,7 @@
 #include "stitch/util/error.h"
 #include "stitch/util/fs.h"
 #include "stitch/util/progress.h"
+#include "stitch/util/provenance.h"
 #include "stitch/util/version.h"
 
 namespace stitch {
@@ -23,6 +26,15 @@ namespace fs = std::filesystem;
 using Json = nlohmann::json;
 
 namespace {
+// Relative depth of a point among the model's distinct points in forward order (0 .. 1).
+double point_depth(const StagedModel& m, const std::string& point) {
+  std::set<size_t> positions;
+  for (const auto& p : m.points()) positions.insert(p.position);
+  const size_t at = m.position(point);
+  const auto rank = static_cast<double>(std::distance(positions.begin(), positions.find(at)));
+  return positions.size() > 1 ? rank / static_cast<double>(positions.size() - 1) : 0.0;
+}
+
 std::string job_label(const Plan& p, const Job& j) {
   return fmt::format("{} s{} {}:{} -> {}:{}", j.method, j.seed, p.models[j.front].label,
                      j.front_point, p.models[j.end].label, j.end_point);
@@ -52,8 +64,12 @@ Json job_write(Plan& p, const Job& j, const StitchConfig& one, const StitchLayer
               {"end", E.path},
               {"front_point", j.front_point},
               {"end_point", j.end_point},
+              {"front_depth", point_depth(F.model, j.front_point)},
+              {"end_depth", point_depth(E.model, j.end_point)},
               {"stitch_kind", stitch_kind_name(T->kind())},
-              {"key", j.key}};
+              {"key", j.key},
+              {"job_dir", fs::path(j.dir).lexically_relative(p.dir).string()}};
+  if (!j.condition.empty()) row["condition"] = j.condition;
   row.update(out.eval.to_json());
   row["train_samples"] = in.train->rows();
   row["test_samples"] = in.test->rows();
@@ -62,9 +78,7 @@ Json job_write(Plan& p, const Job& j, const StitchConfig& one, const StitchLayer
   row["train_rows"] = in.train->live() ? "live" : "store";
   row["test_rows"] = in.test->live() ? "live" : "store";
   row["lockstep_jobs"] = lockstep;
-  row["git_commit"] = std::string(git_commit()) + (git_dirty() ? "+dirty" : "");
-  row["torch_version"] = torch_version();
-  row["device"] = dev.str();
+  row.update(provenance(dev.str()));
   row["front_sha256"] = F.sha256;
   row["end_sha256"] = E.sha256;
   const std::string config = YAML::Dump(stitch_config_dump(one));
@@ -85,6 +99,8 @@ Json job_write(Plan& p, const Job& j, const StitchConfig& one, const StitchLayer
   file_remove_temps(j.dir);  // one process runs a job: leftovers are from a killed one
   file_write_text(j.dir + "/config.resolved.yaml", config + "\n");
   file_write_atomic(j.dir + "/stitch.pt", [&](const std::string& tmp) { torch::save(T, tmp); });
+  outcome_file_write(j.dir + "/outcomes.h5", outcomes_sets(out.eval.outcomes),
+                     {{"key", j.key}, {"method", j.method}, {"seed", std::to_string(j.seed)}});
   file_write_text(j.dir + "/result.json", result.dump(1) + "\n");  // last: marks the job done
   results_append(p.dir, row);
   return row;
@@ -134,7 +150,10 @@ std::vector<Json> sweep_collect(const Plan& plan) {
   std::vector<Json> rows;
   for (const auto& j : plan.jobs) {
     Json row;
-    if (job_state(j, &row) == JobState::kDone) rows.push_back(row);
+    if (job_state(j, &row) != JobState::kDone) continue;
+    row.erase("condition");  // the sweep's current grouping, not the one of the run that wrote it
+    if (!j.condition.empty()) row["condition"] = j.condition;
+    rows.push_back(row);
   }
   std::error_code ec;
   fs::create_directories(plan.dir, ec);

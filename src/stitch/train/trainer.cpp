@@ -19,6 +19,7 @@
 #include "stitch/util/error.h"
 #include "stitch/util/fs.h"
 #include "stitch/util/progress.h"
+#include "stitch/util/provenance.h"
 #include "stitch/util/schedule.h"
 #include "stitch/util/version.h"
 
@@ -36,9 +37,9 @@ double accuracy_eval(const ForwardFn& forward, const Dataset& d, c10::Device dev
   return d.size() ? static_cast<double>(correct) / static_cast<double>(d.size()) : 0.0;
 }
 
-double robust_accuracy_eval(const ForwardFn& forward, const Dataset& d, const PgdOptions& opt,
-                            c10::Device device, int64_t batch) {
-  int64_t correct = 0;
+at::Tensor robust_predictions(const ForwardFn& forward, const Dataset& d, const PgdOptions& opt,
+                              c10::Device device, int64_t batch) {
+  std::vector<at::Tensor> preds;
   for (int64_t s = 0; s < d.size(); s += batch) {
     interrupt_throw_if_requested();
     const int64_t len = std::min(batch, d.size() - s);
@@ -47,9 +48,17 @@ double robust_accuracy_eval(const ForwardFn& forward, const Dataset& d, const Pg
     o.seed = opt.seed + static_cast<uint64_t>(s);
     at::Tensor adv = pgd_linf(forward, x, y, o);
     torch::NoGradGuard no_grad;
-    correct += forward(adv).argmax(1).eq(y).sum().item<int64_t>();
+    preds.push_back(forward(adv).argmax(1).cpu());
   }
-  return d.size() ? static_cast<double>(correct) / static_cast<double>(d.size()) : 0.0;
+  return preds.empty() ? at::empty({0}, at::kLong) : at::cat(preds);
+}
+
+double robust_accuracy_eval(const ForwardFn& forward, const Dataset& d, const PgdOptions& opt,
+                            c10::Device device, int64_t batch) {
+  const at::Tensor p = robust_predictions(forward, d, opt, device, batch);
+  return d.size() ? static_cast<double>(p.eq(d.labels.cpu()).sum().item<int64_t>()) /
+                        static_cast<double>(d.size())
+                  : 0.0;
 }
 
 TrainResult train_model(const TrainConfig& c) {
@@ -186,9 +195,7 @@ TrainResult train_model(const TrainConfig& c) {
   nlohmann::json info;
   info["config"] = YAML::Dump(train_config_dump(c));
   info["source_model"] = src;
-  info["git_commit"] = std::string(git_commit()) + (git_dirty() ? "+dirty" : "");
-  info["torch_version"] = torch_version();
-  info["device"] = device.str();
+  info.update(provenance(device.str()));
   info["threads"] = at::get_num_threads();
   info["train_seconds"] = secs;
   info["images_per_second"] = r.images_per_second;

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "stitch/util/error.h"
+#include "stitch/util/provenance.h"
 #include "stitch/util/version.h"
 
 namespace stitch {
@@ -63,12 +64,22 @@ bool cuda_available() {
   return torch::cuda::is_available();
 }
 
+std::string git_stamp() {
+  return std::string(git_commit()) + (git_dirty() ? "+dirty" : "");
+}
+
+nlohmann::json provenance(const std::string& device) {
+  return {{"git_commit", git_stamp()},
+          {"torch_version", torch_version()},
+          {"stitch_version", project_version()},
+          {"device", device}};
+}
+
 std::string version_string() {
-  return fmt::format("stitch {} (commit {}{}) LibTorch {} CUDA {}", project_version(), git_commit(),
-                     git_dirty() ? "+dirty" : "", torch_version(),
-                     cuda_available()
-                         ? fmt::format("available ({} device(s))", torch::cuda::device_count())
-                         : "not available");
+  return fmt::format(
+      "stitch {} (commit {}) LibTorch {} CUDA {}", project_version(), git_stamp(), torch_version(),
+      cuda_available() ? fmt::format("available ({} device(s))", torch::cuda::device_count())
+                       : "not available");
 }
 
 }  // namespace stitch
