@@ -1,17 +1,21 @@
 #!/usr/bin/python3
 """Report of a sweep's results: report.md plus PNG figures, drawn with matplotlib.
 
-Run by `stitch report runs/<sweep> [--similarity runs/<sim>] [--out DIR] [--metric M]`.
-Reads <sweep>/results.jsonl (one row per stitching job) and, optionally, the results.jsonl of
-`stitch similarity` runs. Stitching rows and similarity rows are matched on the SHA-256 of both
-model files and the two point names, so a CKA heatmap sits beside the stitching heatmap of the
-same pairs. Needs numpy and matplotlib only (Debian: python3-numpy, python3-matplotlib).
+Run by `stitch report runs/<sweep> [--similarity runs/<sim>] [--compare A,B] [--control RUN]`.
+Reads <sweep>/results.jsonl (one row per job), results.schema.json (what each column means,
+written from the C++ result-row declaration) and each job's outcomes.h5 (per-image predictions)
+for paired comparisons. Cells pool replicates: every model pair of one `condition` (or one model
+pair when the sweep names none) and every seed; a cell shows mean ± half-width of the 95 %
+t-interval (n replicates), or the image-level interval of its one row when n = 1.
+Needs numpy, scipy, h5py and matplotlib (Debian: python3-numpy python3-scipy python3-h5py
+python3-matplotlib).
 """
 import argparse
 import json
 import math
 import os
 import sys
+import zlib
 from collections import OrderedDict, defaultdict
 
 import numpy as np
@@ -21,21 +25,19 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-LABELS = {
-    "stitched_acc": ("stitched accuracy", "%", 100.0),
-    "agreement": ("prediction agreement with the end model", "%", 100.0),
-    "soft_agreement": ("soft agreement with the end model", "%", 100.0),
-    "stitching_penalty": ("stitching penalty (end - stitched accuracy)", "points", 100.0),
-    "fula_test": ("mean relative distance at and after the end point", "", 1.0),
-    "stitch_residual": ("relative distance at the end point", "", 1.0),
-    "robust_acc": ("PGD robust accuracy of the stitched model", "%", 100.0),
-    "excess_agreement": ("excess marker agreement", "points", 100.0),
-    "linear_cka": ("linear CKA", "", 1.0),
-    "mutual_knn": ("mutual k-NN", "", 1.0),
-    "cknna": ("CKNNA", "", 1.0),
-    "unbiased_cka": ("unbiased CKA", "", 1.0),
-}
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import report_stats as rs  # noqa: E402
+
 SIM_METRICS = ["linear_cka", "unbiased_cka", "mutual_knn", "cknna", "svcca", "pwcca"]
+# One colour per method in every figure (fixed, keyed by name).
+PALETTE = {"dm_closed": "#1f77b4", "procrustes": "#9467bd", "maiorca": "#8c564b",
+           "dm_hint": "#17becf", "tlm": "#d62728", "slm": "#ff7f0e", "fula": "#2ca02c"}
+
+
+def colour(name):
+    if name in PALETTE:
+        return PALETTE[name]
+    return plt.get_cmap("tab20")(zlib.crc32(name.encode()) % 20)
 
 
 def read_rows(folder):
@@ -53,9 +55,29 @@ def read_rows(folder):
     return rows
 
 
-def label(metric):
-    name, unit, scale = LABELS.get(metric, (metric, "", 1.0))
-    return (f"{name} ({unit})" if unit else name), scale
+def read_schema(folder):
+    path = os.path.join(folder, "results.schema.json")
+    if not os.path.exists(path):
+        return {}
+    with open(path) as f:
+        return {c["name"]: c for c in json.load(f)}
+
+
+class Labels:
+    """Axis labels and scales from the result-row declaration (results.schema.json)."""
+
+    def __init__(self, schema):
+        self.schema = schema
+
+    def __call__(self, metric):
+        c = self.schema.get(metric, {})
+        unit = c.get("unit", "")
+        text = c.get("help", metric).split(":")[0].split(" (")[0]
+        if unit == "share":
+            return f"{metric}: {text} (%)", 100.0
+        if unit == "points":
+            return f"{metric}: {text} (points)", 100.0
+        return f"{metric}: {text}", 1.0
 
 
 def stem(path):
@@ -66,33 +88,48 @@ def ordered(values):
     return list(OrderedDict.fromkeys(values))
 
 
-def spearman(a, b):
-    a, b = np.asarray(a, float), np.asarray(b, float)
-    if len(a) < 3 or np.all(a == a[0]) or np.all(b == b[0]):
-        return float("nan")
-    ra = np.argsort(np.argsort(a)).astype(float)
-    rb = np.argsort(np.argsort(b)).astype(float)
-    return float(np.corrcoef(ra, rb)[0, 1])
+def group_of(r):
+    return r.get("condition") or f"{stem(r['front'])} → {stem(r['end'])}"
+
+
+def finite(v):
+    return isinstance(v, (int, float)) and math.isfinite(v)
+
+
+def cell_stats(rows, metric):
+    """(mean, lo, hi, n) over the replicates in rows; n = 1 uses the row's image interval."""
+    vals = [float(r[metric]) for r in rows if finite(r.get(metric))]
+    m, lo, hi, n = rs.t_interval(vals)
+    if n == 1:
+        r = next(r for r in rows if finite(r.get(metric)))
+        lo, hi = r.get(metric + "_lo", float("nan")), r.get(metric + "_hi", float("nan"))
+    return m, lo, hi, n
 
 
 def grid(rows, metric, fps, eps):
-    """Mean and std over seeds of `metric` per (front point, end point); NaN where missing."""
+    """Arrays mean, lo, hi, n per (front point, end point); NaN where missing."""
     cells = defaultdict(list)
     for r in rows:
-        v = r.get(metric)
-        if isinstance(v, (int, float)) and math.isfinite(v):
-            cells[(r["front_point"], r["end_point"])].append(float(v))
-    mean = np.full((len(fps), len(eps)), np.nan)
-    std = np.full((len(fps), len(eps)), np.nan)
+        cells[(r["front_point"], r["end_point"])].append(r)
+    out = [np.full((len(fps), len(eps)), np.nan) for _ in range(4)]
     for i, f in enumerate(fps):
         for j, e in enumerate(eps):
-            if cells.get((f, e)):
-                mean[i, j] = np.mean(cells[(f, e)])
-                std[i, j] = np.std(cells[(f, e)])
-    return mean, std
+            if any(finite(r.get(metric)) for r in cells.get((f, e), [])):
+                for k, v in enumerate(cell_stats(cells[(f, e)], metric)):
+                    out[k][i, j] = v
+    return out
 
 
-def heatmap(ax, values, fps, eps, title, scale, front, end, vmin=None, vmax=None, first=True):
+def cell_text(m, lo, hi, n, scale):
+    if not math.isfinite(m):
+        return "–"
+    fmt = (lambda x: f"{x * scale:.2f}") if scale == 100 else (lambda x: f"{x:.3f}")
+    if math.isfinite(lo) and math.isfinite(hi):
+        return f"{fmt(m)} ± {fmt((hi - lo) / 2)} ({n})"
+    return f"{fmt(m)} ({n})"
+
+
+def heatmap(ax, values, fps, eps, title, scale, front, end, vmin, vmax, first=True):
     shown = values * scale
     im = ax.imshow(shown, cmap="viridis", vmin=vmin, vmax=vmax, aspect="auto")
     ax.set_xticks(range(len(eps)))
@@ -103,8 +140,7 @@ def heatmap(ax, values, fps, eps, title, scale, front, end, vmin=None, vmax=None
     if first:
         ax.set_ylabel(f"front point ({front})")
     ax.set_title(title, fontsize=10)
-    finite = shown[np.isfinite(shown)]
-    mid = (np.nanmax(finite) + np.nanmin(finite)) / 2 if finite.size else 0
+    mid = (vmin + vmax) / 2
     for i in range(len(fps)):
         for j in range(len(eps)):
             if np.isfinite(shown[i, j]):
@@ -114,17 +150,238 @@ def heatmap(ax, values, fps, eps, title, scale, front, end, vmin=None, vmax=None
     return im
 
 
+def error_bars(ax, x, m, lo, hi, scale, **kw):
+    ok = np.isfinite(m)
+    err = np.vstack([m - lo, hi - m]) * scale
+    err[:, ~(np.isfinite(lo) & np.isfinite(hi))] = 0
+    ax.errorbar(np.asarray(x)[ok], m[ok] * scale, yerr=err[:, ok], marker="o", capsize=3, **kw)
+
+
+def draw_group(a, md, label, out, gi, gname, pr, scale_range, sims):
+    mlabel, mscale = label(a.metric)
+    fps = ordered(r["front_point"] for r in pr)
+    eps = ordered(r["end_point"] for r in pr)
+    methods = ordered(r["method"] for r in pr)
+    fronts = ordered(stem(r["front"]) for r in pr)
+    ends = ordered(stem(r["end"]) for r in pr)
+    front, end = "/".join(fronts[:3]), "/".join(ends[:3])
+    reps = len(ordered((r["front"], r["end"], r["seed"]) for r in pr))
+    end_acc = np.mean([r["end_acc"] for r in pr]) * 100
+    md += [f"## {gname}", "",
+           f"{len(ordered((r['front'], r['end']) for r in pr))} model pair(s), {reps} replicate(s) "
+           f"(model pair × seed); end model accuracy {end_acc:.2f} %, front model accuracy "
+           f"{np.mean([r['front_acc'] for r in pr]) * 100:.2f} %.", ""]
+    tag = f"{gi:02d}_" + "".join(ch if ch.isalnum() else "_" for ch in gname)[:60]
+    ends_of = {fp: ordered(r["end_point"] for r in pr if r["front_point"] == fp) for fp in fps}
+    diagonal = len(fps) > 1 and all(len(v) == 1 for v in ends_of.values())
+    sim_grid = None
+    if sims and len(fronts) == 1 and len(ends) == 1:
+        f_sha, e_sha = pr[0].get("front_sha256"), pr[0].get("end_sha256")
+        srows = [sims[k] for k in ((f_sha, e_sha, fp, ep) for fp in fps for ep in eps) if k in sims]
+        if srows:
+            sim_grid = grid(srows, "linear_cka", fps, eps)[0]
+    if (len(fps) > 1 or len(eps) > 1) and not diagonal:
+        panels = len(methods) + (sim_grid is not None)
+        fig, axes = plt.subplots(1, panels, figsize=(1.2 + 0.75 * len(eps) * panels + 1.5 * panels,
+                                                     1.5 + 0.55 * len(fps)), squeeze=False)
+        for k, m in enumerate(methods):
+            g = grid([r for r in pr if r["method"] == m], a.metric, fps, eps)[0]
+            im = heatmap(axes[0][k], g, fps, eps, f"{m} (mean)", mscale, front, end, *scale_range,
+                         first=k == 0)
+        fig.colorbar(im, ax=[axes[0][k] for k in range(len(methods))], shrink=0.8, label=mlabel)
+        if sim_grid is not None:
+            im2 = heatmap(axes[0][-1], sim_grid, fps, eps, "linear CKA (same pairs)", 1.0, front,
+                          end, 0, 1, first=False)
+            fig.colorbar(im2, ax=axes[0][-1], shrink=0.8, label="linear CKA")
+        fig.suptitle(f"{gname}: cross-layer grid, shared colour scale (blank: not run)",
+                     fontsize=11, y=1.04)
+        png = f"{tag}_heatmap.png"
+        fig.savefig(os.path.join(out, png), dpi=110, bbox_inches="tight")
+        plt.close(fig)
+        md += [f"![heatmap]({png})", ""]
+    shown_fps = [] if diagonal else fps[:6]
+    if diagonal:
+        fig, axes = plt.subplots(1, 1, figsize=(1.5 + 1.1 * len(fps), 3.4), squeeze=False)
+        ax = axes[0][0]
+        xl = [fp if ends_of[fp][0] == fp else f"{fp}→{ends_of[fp][0]}" for fp in fps]
+        for k, m in enumerate(methods):
+            vals = [grid([r for r in pr if r["method"] == m], a.metric, [fp], ends_of[fp])
+                    for fp in fps]
+            mm, lo, hi = (np.array([v[i][0][0] for v in vals]) for i in range(3))
+            error_bars(ax, np.arange(len(fps)) + 0.06 * (k - len(methods) / 2), mm, lo, hi, mscale,
+                       label=m, color=colour(m))
+        ax.set_xticks(range(len(fps)))
+        ax.set_xticklabels(xl, rotation=30, ha="right")
+        ax.set_xlabel("stitch point (front → end)")
+        ax.grid(alpha=0.3)
+    else:
+        fig, axes = plt.subplots(1, len(shown_fps), figsize=(1 + 3.2 * len(shown_fps), 3.2),
+                                 squeeze=False, sharey=True)
+    for k, fp in enumerate(shown_fps):
+        ax = axes[0][k]
+        for q, m in enumerate(methods):
+            g, lo, hi, _ = grid([r for r in pr if r["method"] == m], a.metric, [fp], eps)
+            error_bars(ax, np.arange(len(eps)) + 0.06 * (q - len(methods) / 2), g[0], lo[0], hi[0],
+                       mscale, label=m, color=colour(m))
+        ax.set_xticks(range(len(eps)))
+        ax.set_xticklabels(eps, rotation=45, ha="right")
+        ax.set_xlabel(f"end point ({end})")
+        ax.set_title(f"front point {fp}", fontsize=10)
+        ax.grid(alpha=0.3)
+    for ax in axes[0]:
+        if a.metric == "stitched_acc":
+            ax.axhline(end_acc, color="grey", ls="--", lw=1, label="end model")
+    axes[0][0].set_ylabel(mlabel)
+    axes[0][-1].legend(fontsize=8)
+    fig.suptitle(f"{gname}: mean and 95 % interval by layer", fontsize=11, y=1.04)
+    png = f"{tag}_lines.png"
+    fig.savefig(os.path.join(out, png), dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    md += [f"![lines]({png})", ""]
+    for m in methods:
+        g, lo, hi, n = grid([r for r in pr if r["method"] == m], a.metric, fps, eps)
+        md += [f"**{m}** — {mlabel}: mean ± half-width of the 95 % interval (n)", "",
+               "| front \\ end | " + " | ".join(eps) + " |", "|---" * (len(eps) + 1) + "|"]
+        for i, fp in enumerate(fps):
+            md.append(f"| {fp} | " + " | ".join(
+                cell_text(g[i, j], lo[i, j], hi[i, j], int(n[i, j]) if np.isfinite(n[i, j]) else 0,
+                          mscale) for j in range(len(eps))) + " |")
+        md.append("")
+
+
+def compare_sides(a, rows, sweep_dir, side_a, side_b):
+    """Per cell, A - B with a paired bootstrap interval. A and B are methods or conditions."""
+    methods = set(r["method"] for r in rows)
+    by_method = side_a in methods and side_b in methods
+    key_a = (lambda r: r["method"] == side_a) if by_method else (lambda r: group_of(r) == side_a)
+    key_b = (lambda r: r["method"] == side_b) if by_method else (lambda r: group_of(r) == side_b)
+    if not any(key_a(r) for r in rows) or not any(key_b(r) for r in rows):
+        raise SystemExit(f"report: --compare {side_a},{side_b}: each must be a method "
+                         f"({', '.join(sorted(methods))}) or a condition "
+                         f"({', '.join(sorted(set(map(group_of, rows))))})")
+    # cell: (group, fp, ep) for methods; (fp, ep, method) for conditions
+    cell = ((lambda r: (group_of(r), r["front_point"], r["end_point"])) if by_method
+            else (lambda r: (r["front_point"], r["end_point"], r["method"])))
+    rep = lambda r: (r["front"], r["end"], r["seed"])  # noqa: E731
+    return compare_cells(a.metric, [r for r in rows if key_a(r)], sweep_dir,
+                         [r for r in rows if key_b(r)], sweep_dir, cell, rep, by_method)
+
+
+def compare_cells(metric, rows_a, dir_a, rows_b, dir_b, cell, rep, paired):
+    out = []
+    cells_a, cells_b = defaultdict(dict), defaultdict(dict)
+    for r in rows_a:
+        cells_a[cell(r)][rep(r)] = r
+    for r in rows_b:
+        cells_b[cell(r)][rep(r)] = r
+    for c in [c for c in cells_a if c in cells_b]:
+        ra, rb = cells_a[c], cells_b[c]
+        keys = sorted(set(ra) & set(rb), key=str) if paired else None
+        sa = [ra[k] for k in keys] if paired else list(ra.values())
+        sb = [rb[k] for k in keys] if paired else list(rb.values())
+        if not sa or not sb:
+            continue
+        va = [rs.per_image(dir_a, r, metric) for r in sa]
+        vb = [rs.per_image(dir_b, r, metric) for r in sb]
+        lengths = {len(v) for v in va + vb if v is not None}
+        if all(v is not None for v in va + vb) and len(lengths) == 1:
+            d, lo, hi = rs.paired_bootstrap_diff(va, vb, paired)
+            how = "images × replicates"
+        else:
+            xa = [r.get(metric) for r in sa if finite(r.get(metric))]
+            xb = [r.get(metric) for r in sb if finite(r.get(metric))]
+            if not xa or not xb:
+                continue
+            d, lo, hi = rs.replicate_bootstrap_diff(xa, xb, paired and len(xa) == len(xb))
+            how = "replicates"
+        out.append((c, d, lo, hi, len(sa), len(sb), how))
+    return out
+
+
+def comparison_md(title, res, metric, label, name_a, name_b):
+    mlabel, mscale = label(metric)
+    md = [f"## {title}", "",
+          f"{mlabel}: difference {name_a} − {name_b} per cell with its 95 % paired bootstrap "
+          "interval (images resampled once per draw and shared by both sides; replicates "
+          "resampled jointly when paired). n = replicates of each side.", "",
+          "| cell | difference | 95 % interval | n | resampled | reading |", "|---|---|---|---|---|---|"]
+    for c, d, lo, hi, na, nb, how in res:
+        md.append(f"| {' / '.join(map(str, c))} | {d * mscale:+.2f} | [{lo * mscale:+.2f}, "
+                  f"{hi * mscale:+.2f}] | {na} vs {nb} | {how} | {rs.verdict(lo, hi, name_a, name_b)} |")
+    md.append("")
+    return md
+
+
+def correlation_md(a, rows, sims, out, label):
+    """Stitching vs similarity over the cells where every method and the metric have a value."""
+    mlabel, mscale = label(a.metric)
+    methods = ordered(r["method"] for r in rows)
+    key = lambda r: (r["front_sha256"], r["end_sha256"], r["front_point"], r["end_point"])  # noqa
+    by_method = {m: defaultdict(list) for m in methods}
+    depth = {}
+    for r in rows:
+        if finite(r.get(a.metric)):
+            by_method[r["method"]][key(r)].append(float(r[a.metric]))
+        if finite(r.get("front_depth")) and finite(r.get("end_depth")):
+            depth[key(r)] = abs(r["front_depth"] - r["end_depth"])
+    means = {m: {c: float(np.mean(v)) for c, v in d.items()} for m, d in by_method.items()}
+    md = ["## Stitching vs representation similarity", "",
+          "Over the cells where every method and the similarity metric have a value (n cells); "
+          "Spearman's ρ with a 95 % bootstrap interval over cells, and the partial Spearman "
+          "controlling for |Δ relative depth| (how far the cell is from the diagonal).", "",
+          "| method | similarity | n cells | ρ [95 %] | partial ρ given depth [95 %] |",
+          "|---|---|---|---|---|"]
+    present = [x for x in SIM_METRICS if any(x in r for r in sims.values())]
+    fig, axes = plt.subplots(1, max(len(present), 1), figsize=(3.6 * max(len(present), 1), 3.2),
+                             squeeze=False)
+    for q, x in enumerate(present):
+        simv = {k: float(r[x]) for k, r in sims.items() if finite(r.get(x))}
+        cells = rs.matched_cells(means, simv)
+        cells = [c for c in cells if c in depth]
+        ax = axes[0][q]
+        for m in methods:
+            if len(cells) < 4:
+                md.append(f"| {m} | {x} | {len(cells)} | too few cells | |")
+                continue
+            s = [simv[c] for c in cells]
+            v = [means[m][c] for c in cells]
+            dz = [depth[c] for c in cells]
+            rho, lo, hi = rs.spearman_ci(v, s)
+            prho, plo, phi = rs.partial_spearman_ci(v, s, dz)
+            md.append(f"| {m} | {x} | {len(cells)} | {rho:+.2f} [{lo:+.2f}, {hi:+.2f}] | "
+                      f"{prho:+.2f} [{plo:+.2f}, {phi:+.2f}] |")
+            sc = ax.scatter(s, np.asarray(v) * mscale, c=dz, cmap="plasma", vmin=0, vmax=1, s=22,
+                            edgecolors=colour(m), linewidths=1.2, label=m)
+        ax.set_xlabel(x)
+        ax.set_ylabel(mlabel if q == 0 else "")
+        ax.grid(alpha=0.3)
+        if len(cells) >= 4:
+            ax.legend(fontsize=7)
+            fig.colorbar(sc, ax=ax, label="|Δ relative depth|")
+    md.append("")
+    if present:
+        fig.suptitle("stitching metric vs similarity, matched cells (edge colour: method)",
+                     fontsize=10, y=1.03)
+        fig.savefig(os.path.join(out, "similarity_scatter.png"), dpi=110, bbox_inches="tight")
+        md += ["![scatter](similarity_scatter.png)", ""]
+    plt.close(fig)
+    return md
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("dir")
     ap.add_argument("--out", required=True)
     ap.add_argument("--metric", default="stitched_acc")
     ap.add_argument("--similarity", action="append", default=[])
+    ap.add_argument("--compare", default="", help="A,B: two methods or two conditions")
+    ap.add_argument("--control", default="", help="a control sweep's folder, subtracted per cell")
     a = ap.parse_args()
     rows = [r for r in read_rows(a.dir) if r.get("method") != "similarity"]
     if not rows:
         print(f"report: {a.dir}/results.jsonl has no stitching rows", file=sys.stderr)
         return 2
+    label = Labels(read_schema(a.dir))
     sims = {}
     for d in a.similarity:
         for r in read_rows(d):
@@ -134,135 +391,37 @@ def main():
     mlabel, mscale = label(a.metric)
     name = rows[0].get("name", os.path.basename(os.path.normpath(a.dir)))
     md = [f"# Sweep `{name}`", "",
-          f"{len(rows)} jobs from `{a.dir}/results.jsonl`; main metric: {mlabel}. "
-          "Cells are means over seeds (± std where there are several).", ""]
-    pairs = ordered((r["front"], r["end"]) for r in rows)
-    for pi, (front, end) in enumerate(pairs):
-        pr = [r for r in rows if (r["front"], r["end"]) == (front, end)]
-        fps = ordered(r["front_point"] for r in pr)
-        eps = ordered(r["end_point"] for r in pr)
-        methods = ordered(r["method"] for r in pr)
-        f_sha, e_sha = pr[0].get("front_sha256"), pr[0].get("end_sha256")
-        sim_rows = [sims[(f_sha, e_sha, fp, ep)] for fp in fps for ep in eps
-                    if (f_sha, e_sha, fp, ep) in sims]
-        sim_grid = None
-        if sim_rows:
-            sim_grid, _ = grid(sim_rows, "linear_cka", fps, eps)
-        tag = f"{pi:02d}_{stem(front)}__{stem(end)}"
-        end_acc = np.mean([r["end_acc"] for r in pr]) * 100
-        md += [f"## {stem(front)} → {stem(end)}", "",
-               f"`{front}` → `{end}`; end model accuracy {end_acc:.2f} %, "
-               f"front model accuracy {np.mean([r['front_acc'] for r in pr]) * 100:.2f} %.", ""]
-        # Heatmaps: one panel per method (+ linear CKA of the same pairs).
-        panels = len(methods) + (sim_grid is not None)
-        # zip sweeps pair each front point with one end point: a diagonal, drawn as one line
-        # panel over the point pairs instead of a heatmap of mostly blank cells.
-        ends_of = {fp: ordered(r["end_point"] for r in pr if r["front_point"] == fp) for fp in fps}
-        diagonal = len(fps) > 1 and all(len(v) == 1 for v in ends_of.values())
-        if (len(fps) > 1 or len(eps) > 1) and not diagonal:
-            fig, axes = plt.subplots(1, panels, figsize=(1.2 + 0.75 * len(eps) * panels + 1.5 * panels,
-                                                         1.5 + 0.55 * len(fps)), squeeze=False)
-            allv = np.concatenate([grid([r for r in pr if r["method"] == m], a.metric, fps, eps)[0].ravel()
-                                   for m in methods]) * mscale
-            lo, hi = (np.nanmin(allv), np.nanmax(allv)) if np.isfinite(allv).any() else (0, 1)
-            for k, m in enumerate(methods):
-                g, _ = grid([r for r in pr if r["method"] == m], a.metric, fps, eps)
-                im = heatmap(axes[0][k], g, fps, eps, f"{m}: {mlabel}", mscale, stem(front),
-                             stem(end), lo, hi, first=k == 0)
-            fig.colorbar(im, ax=[axes[0][k] for k in range(len(methods))], shrink=0.8)
-            if sim_grid is not None:
-                im2 = heatmap(axes[0][-1], sim_grid, fps, eps, "linear CKA (same pairs)", 1.0,
-                              stem(front), stem(end), 0, 1, first=False)
-                fig.colorbar(im2, ax=axes[0][-1], shrink=0.8)
-            fig.suptitle(f"{stem(front)} → {stem(end)}: cross-layer grid (blank: not run)",
-                         fontsize=11, y=1.04)
-            png = f"{tag}_heatmap.png"
-            fig.savefig(os.path.join(a.out, png), dpi=110, bbox_inches="tight")
-            plt.close(fig)
-            md += [f"![heatmap]({png})", ""]
-        # Lines: the metric against the end point, one line per method (one panel per front
-        # point when there are several, at most 6).
-        shown_fps = [] if diagonal else fps[:6]
-        if diagonal:
-            fig, axes = plt.subplots(1, 1, figsize=(1.5 + 1.1 * len(fps), 3.4), squeeze=False)
-            ax = axes[0][0]
-            xl = [fp if ends_of[fp][0] == fp else f"{fp}→{ends_of[fp][0]}" for fp in fps]
-            for m in methods:
-                vals = [grid([r for r in pr if r["method"] == m], a.metric, [fp], ends_of[fp])
-                        for fp in fps]
-                g = np.array([v[0][0][0] for v in vals])
-                sd = np.array([v[1][0][0] for v in vals])
-                ok = np.isfinite(g)
-                ax.errorbar(np.arange(len(fps))[ok], g[ok] * mscale, yerr=sd[ok] * mscale,
-                            marker="o", capsize=3, label=m)
-            if a.metric == "stitched_acc":
-                ax.axhline(end_acc, color="grey", ls="--", lw=1, label="end model")
-            if a.metric == "robust_acc" and all("end_robust_acc" in r for r in pr):
-                ax.axhline(np.mean([r["end_robust_acc"] for r in pr]) * 100, color="grey", ls="--",
-                           lw=1, label="end model")
-            ax.set_xticks(range(len(fps)))
-            ax.set_xticklabels(xl, rotation=30, ha="right")
-            ax.set_xlabel("stitch point (front → end)")
-            ax.grid(alpha=0.3)
-        else:
-            fig, axes = plt.subplots(1, len(shown_fps), figsize=(1 + 3.2 * len(shown_fps), 3.2),
-                                     squeeze=False, sharey=True)
-        for k, fp in enumerate(shown_fps):
-            ax = axes[0][k]
-            for m in methods:
-                g, s = grid([r for r in pr if r["method"] == m], a.metric, [fp], eps)
-                ok = np.isfinite(g[0])
-                ax.errorbar(np.arange(len(eps))[ok], g[0][ok] * mscale, yerr=s[0][ok] * mscale,
-                            marker="o", capsize=3, label=m)
-            if a.metric in ("stitched_acc",):
-                ax.axhline(end_acc, color="grey", ls="--", lw=1, label="end model")
-            ax.set_xticks(range(len(eps)))
-            ax.set_xticklabels(eps, rotation=45, ha="right")
-            ax.set_xlabel(f"end point ({stem(end)})")
-            ax.set_title(f"front point {fp}", fontsize=10)
-            ax.grid(alpha=0.3)
-        axes[0][0].set_ylabel(mlabel)
-        axes[0][-1].legend(fontsize=8)
-        fig.suptitle(f"{stem(front)} → {stem(end)}: {mlabel} by layer", fontsize=11, y=1.04)
-        png = f"{tag}_lines.png"
-        fig.savefig(os.path.join(a.out, png), dpi=110, bbox_inches="tight")
-        plt.close(fig)
-        md += [f"![lines]({png})", ""]
-        # Tables.
-        for m in methods:
-            g, s = grid([r for r in pr if r["method"] == m], a.metric, fps, eps)
-            md += [f"**{m}** — {mlabel}", "", "| front \\ end | " + " | ".join(eps) + " |",
-                   "|---" * (len(eps) + 1) + "|"]
-            for i, fp in enumerate(fps):
-                cells = []
-                for j in range(len(eps)):
-                    if not np.isfinite(g[i, j]):
-                        cells.append("–")
-                    elif s[i, j] > 0:
-                        cells.append(f"{g[i, j] * mscale:.2f} ± {s[i, j] * mscale:.2f}")
-                    else:
-                        cells.append(f"{g[i, j] * mscale:.2f}")
-                md.append(f"| {fp} | " + " | ".join(cells) + " |")
-            md.append("")
-        if sim_rows:
-            md += ["Rank correlation (Spearman, over grid cells) between the stitching metric "
-                   "and each similarity metric:", "", "| method | " +
-                   " | ".join(x for x in SIM_METRICS if any(x in r for r in sim_rows)) + " |"]
-            present = [x for x in SIM_METRICS if any(x in r for r in sim_rows)]
-            md.append("|---" * (len(present) + 1) + "|")
-            for m in methods:
-                g, _ = grid([r for r in pr if r["method"] == m], a.metric, fps, eps)
-                cells = []
-                for x in present:
-                    sg, _ = grid(sim_rows, x, fps, eps)
-                    ok = np.isfinite(g) & np.isfinite(sg)
-                    cells.append(f"{spearman(g[ok], sg[ok]):.2f} (n={int(ok.sum())})")
-                md.append(f"| {m} | " + " | ".join(cells) + " |")
-            md.append("")
+          f"{len(rows)} jobs from `{a.dir}/results.jsonl`; main metric: {mlabel}. Cells pool "
+          "replicates (model pairs of one condition × seeds): mean ± half-width of the 95 % "
+          "t-interval (n); with n = 1 the interval is over test images (Wilson, or paired "
+          "bootstrap for differences).", ""]
+    allv = [r[a.metric] * mscale for r in rows if finite(r.get(a.metric))]
+    scale_range = (min(allv), max(allv)) if allv else (0, 1)
+    groups = ordered(group_of(r) for r in rows)
+    for gi, g in enumerate(groups):
+        draw_group(a, md, label, a.out, gi, g, [r for r in rows if group_of(r) == g], scale_range,
+                   sims)
+    if a.compare:
+        sides = a.compare.split(",")
+        if len(sides) != 2:
+            raise SystemExit("report: --compare takes two names, A,B")
+        res = compare_sides(a, rows, a.dir, *sides)
+        md += comparison_md(f"Paired comparison: {sides[0]} vs {sides[1]}", res, a.metric, label,
+                            *sides)
+    if a.control:
+        ctrl = [r for r in read_rows(a.control) if r.get("method") != "similarity"]
+        cell = lambda r: (r["front_point"], r["end_point"], r["method"])  # noqa: E731
+        rep = lambda r: (r["front"], r["end"], r["seed"])  # noqa: E731
+        res = compare_cells(a.metric, rows, a.dir, ctrl, a.control, cell, rep, False)
+        md += comparison_md(f"Minus the control `{a.control}`", res, a.metric, label, "run",
+                            "control")
+    if sims:
+        md += correlation_md(a, rows, sims, a.out, label)
     with open(os.path.join(a.out, "report.md.tmp"), "w") as f:
         f.write("\n".join(md) + "\n")
     os.replace(os.path.join(a.out, "report.md.tmp"), os.path.join(a.out, "report.md"))
-    print(f"report: {os.path.join(a.out, 'report.md')} and {len([p for p in os.listdir(a.out) if p.endswith('.png')])} figures")
+    pngs = len([p for p in os.listdir(a.out) if p.endswith('.png')])
+    print(f"report: {os.path.join(a.out, 'report.md')} and {pngs} figures")
     return 0
 
 
