@@ -24,6 +24,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import report_stats as rs  # noqa: E402
@@ -32,6 +33,9 @@ SIM_METRICS = ["linear_cka", "unbiased_cka", "mutual_knn", "cknna", "svcca", "pw
 # One colour per method in every figure (fixed, keyed by name).
 PALETTE = {"dm_closed": "#1f77b4", "procrustes": "#9467bd", "maiorca": "#8c564b",
            "dm_hint": "#17becf", "tlm": "#d62728", "slm": "#ff7f0e", "fula": "#2ca02c"}
+
+
+MARKERS = ["o", "s", "^", "D", "v", "P", "X"]
 
 
 def colour(name):
@@ -70,14 +74,16 @@ class Labels:
         self.schema = schema
 
     def __call__(self, metric):
-        c = self.schema.get(metric, {})
-        unit = c.get("unit", "")
-        text = c.get("help", metric).split(":")[0].split(" (")[0]
+        """(axis label with unit, scale of the shown numbers)."""
+        unit = self.schema.get(metric, {}).get("unit", "")
         if unit == "share":
-            return f"{metric}: {text} (%)", 100.0
+            return f"{metric} (%)", 100.0
         if unit == "points":
-            return f"{metric}: {text} (points)", 100.0
-        return f"{metric}: {text}", 1.0
+            return f"{metric} (points)", 100.0
+        return metric, 1.0
+
+    def describe(self, metric):
+        return self.schema.get(metric, {}).get("help", metric)
 
 
 def stem(path):
@@ -86,6 +92,14 @@ def stem(path):
 
 def ordered(values):
     return list(OrderedDict.fromkeys(values))
+
+
+def replicate(r):
+    """A row's replicate: its model pair and seed; closed-form fits ignore the seed, so their
+    rows of several seeds are one replicate (counted once)."""
+    if r["method"] in rs.CLOSED_FORM:
+        return (r["front"], r["end"])
+    return (r["front"], r["end"], r["seed"])
 
 
 def group_of(r):
@@ -98,7 +112,12 @@ def finite(v):
 
 def cell_stats(rows, metric):
     """(mean, lo, hi, n) over the replicates in rows; n = 1 uses the row's image interval."""
-    vals = [float(r[metric]) for r in rows if finite(r.get(metric))]
+    unique = {}
+    for r in rows:
+        if finite(r.get(metric)):
+            unique.setdefault(replicate(r), r)
+    rows = list(unique.values())
+    vals = [float(r[metric]) for r in rows]
     m, lo, hi, n = rs.t_interval(vals)
     if n == 1:
         r = next(r for r in rows if finite(r.get(metric)))
@@ -165,7 +184,7 @@ def draw_group(a, md, label, out, gi, gname, pr, scale_range, sims):
     fronts = ordered(stem(r["front"]) for r in pr)
     ends = ordered(stem(r["end"]) for r in pr)
     front, end = "/".join(fronts[:3]), "/".join(ends[:3])
-    reps = len(ordered((r["front"], r["end"], r["seed"]) for r in pr))
+    reps = len(ordered((r["front"], r["end"], r["seed"]) for r in pr))  # of trained methods
     end_acc = np.mean([r["end_acc"] for r in pr]) * 100
     md += [f"## {gname}", "",
            f"{len(ordered((r['front'], r['end']) for r in pr))} model pair(s), {reps} replicate(s) "
@@ -212,6 +231,7 @@ def draw_group(a, md, label, out, gi, gname, pr, scale_range, sims):
                        label=m, color=colour(m))
         ax.set_xticks(range(len(fps)))
         ax.set_xticklabels(xl, rotation=30, ha="right")
+        ax.set_xlim(-0.5, len(fps) - 0.5)
         ax.set_xlabel("stitch point (front → end)")
         ax.grid(alpha=0.3)
     else:
@@ -225,6 +245,7 @@ def draw_group(a, md, label, out, gi, gname, pr, scale_range, sims):
                        mscale, label=m, color=colour(m))
         ax.set_xticks(range(len(eps)))
         ax.set_xticklabels(eps, rotation=45, ha="right")
+        ax.set_xlim(-0.5, len(eps) - 0.5)
         ax.set_xlabel(f"end point ({end})")
         ax.set_title(f"front point {fp}", fontsize=10)
         ax.grid(alpha=0.3)
@@ -240,7 +261,7 @@ def draw_group(a, md, label, out, gi, gname, pr, scale_range, sims):
     md += [f"![lines]({png})", ""]
     for m in methods:
         g, lo, hi, n = grid([r for r in pr if r["method"] == m], a.metric, fps, eps)
-        md += [f"**{m}** — {mlabel}: mean ± half-width of the 95 % interval (n)", "",
+        md += [f"**{m}** — {mlabel}: mean ± half-width of the 95 % interval (n replicates)", "",
                "| front \\ end | " + " | ".join(eps) + " |", "|---" * (len(eps) + 1) + "|"]
         for i, fp in enumerate(fps):
             md.append(f"| {fp} | " + " | ".join(
@@ -262,23 +283,32 @@ def compare_sides(a, rows, sweep_dir, side_a, side_b):
     # cell: (group, fp, ep) for methods; (fp, ep, method) for conditions
     cell = ((lambda r: (group_of(r), r["front_point"], r["end_point"])) if by_method
             else (lambda r: (r["front_point"], r["end_point"], r["method"])))
-    rep = lambda r: (r["front"], r["end"], r["seed"])  # noqa: E731
     return compare_cells(a.metric, [r for r in rows if key_a(r)], sweep_dir,
-                         [r for r in rows if key_b(r)], sweep_dir, cell, rep, by_method)
+                         [r for r in rows if key_b(r)], sweep_dir, cell, by_method)
 
 
-def compare_cells(metric, rows_a, dir_a, rows_b, dir_b, cell, rep, paired):
+def pair_replicates(ra, rb):
+    """Rows of A and B that share a replicate: the same model pair and seed, or the same model
+    pair where one side is a closed form (one replicate for every seed of the other side)."""
+    sa, sb = [], []
+    for ka in sorted(ra, key=str):
+        for kb in sorted(rb, key=str):
+            if ka[:2] == kb[:2] and (len(ka) == 2 or len(kb) == 2 or ka[2] == kb[2]):
+                sa.append(ra[ka])
+                sb.append(rb[kb])
+    return sa, sb
+
+
+def compare_cells(metric, rows_a, dir_a, rows_b, dir_b, cell, paired):
     out = []
     cells_a, cells_b = defaultdict(dict), defaultdict(dict)
     for r in rows_a:
-        cells_a[cell(r)][rep(r)] = r
+        cells_a[cell(r)][replicate(r)] = r
     for r in rows_b:
-        cells_b[cell(r)][rep(r)] = r
+        cells_b[cell(r)][replicate(r)] = r
     for c in [c for c in cells_a if c in cells_b]:
         ra, rb = cells_a[c], cells_b[c]
-        keys = sorted(set(ra) & set(rb), key=str) if paired else None
-        sa = [ra[k] for k in keys] if paired else list(ra.values())
-        sb = [rb[k] for k in keys] if paired else list(rb.values())
+        sa, sb = pair_replicates(ra, rb) if paired else (list(ra.values()), list(rb.values()))
         if not sa or not sb:
             continue
         va = [rs.per_image(dir_a, r, metric) for r in sa]
@@ -294,7 +324,8 @@ def compare_cells(metric, rows_a, dir_a, rows_b, dir_b, cell, rep, paired):
                 continue
             d, lo, hi = rs.replicate_bootstrap_diff(xa, xb, paired and len(xa) == len(xb))
             how = "replicates"
-        out.append((c, d, lo, hi, len(sa), len(sb), how))
+        out.append((c, d, lo, hi, len({replicate(r) for r in sa}),
+                    len({replicate(r) for r in sb}), how))
     return out
 
 
@@ -303,13 +334,39 @@ def comparison_md(title, res, metric, label, name_a, name_b):
     md = [f"## {title}", "",
           f"{mlabel}: difference {name_a} − {name_b} per cell with its 95 % paired bootstrap "
           "interval (images resampled once per draw and shared by both sides; replicates "
-          "resampled jointly when paired). n = replicates of each side.", "",
+          "resampled jointly when paired). n = replicates of each side; with one replicate a "
+          "side's interval covers its test images only (how precisely that stitch was "
+          "measured), not another seed or model pair.", "",
           "| cell | difference | 95 % interval | n | resampled | reading |", "|---|---|---|---|---|---|"]
     for c, d, lo, hi, na, nb, how in res:
         md.append(f"| {' / '.join(map(str, c))} | {d * mscale:+.2f} | [{lo * mscale:+.2f}, "
                   f"{hi * mscale:+.2f}] | {na} vs {nb} | {how} | {rs.verdict(lo, hi, name_a, name_b)} |")
     md.append("")
     return md
+
+
+def control_heatmap(res, metric, label, out):
+    """Heatmaps of run − control per method (cells (front point, end point, method))."""
+    mlabel, mscale = label(metric)
+    methods = ordered(c[2] for c, *_ in res)
+    fps, eps = ordered(c[0] for c, *_ in res), ordered(c[1] for c, *_ in res)
+    if not res or (len(fps) < 2 and len(eps) < 2):
+        return []
+    diff = {c: d for c, d, *_ in res}
+    lim = max(abs(d) for d in diff.values()) * mscale or 1.0
+    fig, axes = plt.subplots(1, len(methods), figsize=(1.5 + 2.2 * len(methods) + 0.5 * len(eps),
+                                                       1.5 + 0.55 * len(fps)), squeeze=False)
+    for k, m in enumerate(methods):
+        g = np.array([[diff.get((f, e, m), np.nan) for e in eps] for f in fps])
+        im = heatmap(axes[0][k], g, fps, eps, f"{m}: run − control", mscale, "front", "end", -lim,
+                     lim, first=k == 0)
+        im.set_cmap("RdBu")
+        for t in axes[0][k].texts:  # dark ends of the diverging map: white text
+            t.set_color("white" if abs(float(t.get_text())) > 0.6 * lim else "black")
+    fig.colorbar(im, ax=list(axes[0]), shrink=0.8, label=f"{mlabel}, run − control")
+    fig.savefig(os.path.join(out, "minus_control.png"), dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return ["![minus control](minus_control.png)", ""]
 
 
 def correlation_md(a, rows, sims, out, label):
@@ -350,17 +407,20 @@ def correlation_md(a, rows, sims, out, label):
             prho, plo, phi = rs.partial_spearman_ci(v, s, dz)
             md.append(f"| {m} | {x} | {len(cells)} | {rho:+.2f} [{lo:+.2f}, {hi:+.2f}] | "
                       f"{prho:+.2f} [{plo:+.2f}, {phi:+.2f}] |")
-            sc = ax.scatter(s, np.asarray(v) * mscale, c=dz, cmap="plasma", vmin=0, vmax=1, s=22,
-                            edgecolors=colour(m), linewidths=1.2, label=m)
+            sc = ax.scatter(s, np.asarray(v) * mscale, c=dz, cmap="plasma", vmin=0, vmax=1, s=30,
+                            marker=MARKERS[methods.index(m) % len(MARKERS)],
+                            edgecolors=colour(m), linewidths=1.4)
         ax.set_xlabel(x)
         ax.set_ylabel(mlabel if q == 0 else "")
         ax.grid(alpha=0.3)
         if len(cells) >= 4:
-            ax.legend(fontsize=7)
+            handles = [Line2D([], [], ls="", marker=MARKERS[k % len(MARKERS)], mfc="white",
+                              mec=colour(m), mew=1.4, label=m) for k, m in enumerate(methods)]
+            ax.legend(handles=handles, fontsize=7)
             fig.colorbar(sc, ax=ax, label="|Δ relative depth|")
     md.append("")
     if present:
-        fig.suptitle("stitching metric vs similarity, matched cells (edge colour: method)",
+        fig.suptitle("stitching metric vs similarity, matched cells (marker and edge colour: method)",
                      fontsize=10, y=1.03)
         fig.savefig(os.path.join(out, "similarity_scatter.png"), dpi=110, bbox_inches="tight")
         md += ["![scatter](similarity_scatter.png)", ""]
@@ -391,7 +451,8 @@ def main():
     mlabel, mscale = label(a.metric)
     name = rows[0].get("name", os.path.basename(os.path.normpath(a.dir)))
     md = [f"# Sweep `{name}`", "",
-          f"{len(rows)} jobs from `{a.dir}/results.jsonl`; main metric: {mlabel}. Cells pool "
+          f"{len(rows)} jobs from `{a.dir}/results.jsonl`; main metric: {mlabel}, "
+          f"{label.describe(a.metric)}. Cells pool "
           "replicates (model pairs of one condition × seeds): mean ± half-width of the 95 % "
           "t-interval (n); with n = 1 the interval is over test images (Wilson, or paired "
           "bootstrap for differences).", ""]
@@ -411,10 +472,10 @@ def main():
     if a.control:
         ctrl = [r for r in read_rows(a.control) if r.get("method") != "similarity"]
         cell = lambda r: (r["front_point"], r["end_point"], r["method"])  # noqa: E731
-        rep = lambda r: (r["front"], r["end"], r["seed"])  # noqa: E731
-        res = compare_cells(a.metric, rows, a.dir, ctrl, a.control, cell, rep, False)
+        res = compare_cells(a.metric, rows, a.dir, ctrl, a.control, cell, False)
         md += comparison_md(f"Minus the control `{a.control}`", res, a.metric, label, "run",
                             "control")
+        md += control_heatmap(res, a.metric, label, a.out)
     if sims:
         md += correlation_md(a, rows, sims, a.out, label)
     with open(os.path.join(a.out, "report.md.tmp"), "w") as f:

@@ -153,23 +153,32 @@ TEST(CliSweep, ReportWritesMarkdownAndFigures) {
   expect_one_line_error(run_cli("report " + dir), "has no results.jsonl");
 }
 
-// Replicates and paired comparisons from the command line: two closed-form methods over two
-// seeds. --compare prints each cell's difference with its interval over images and replicates;
-// --control against the run itself subtracts to exactly 0, "not established"; table cells say
-// n; names that are neither two methods nor two conditions are one-line errors.
+// Replicates and paired comparisons from the command line: two closed-form methods on two model
+// pairs of one condition (closed forms ignore the seed, so the model pairs are the replicates).
+// --compare prints each cell's difference with its interval over images and replicates;
+// --control against the run itself is 0 and "not established"; table cells say n; names that
+// are neither two methods nor two conditions are one-line errors.
 TEST(CliSweep, ReportComparesMethodsAndSubtractsAControl) {
-  const std::string dir = stitch::test::temp_dir();
-  const std::string cfg = sweep_file(dir, "[dm_closed, procrustes]");
-  ASSERT_EQ(run_cli("sweep run " + cfg + " --set 'seeds=[0, 1]'").rc, 0);
+  const std::string dir = stitch::test::temp_dir(), cnn = stitch::test::arch_file("cnn");
+  const std::string cfg = dir + "/sweep.yaml";
+  std::ofstream(cfg) << "name: k\nout_dir: " << dir << "/runs\nmodels: [{front: " << cnn
+                     << ", end: " << cnn
+                     << ", condition: c}, {front: " << stitch::test::fixture("cnn_a.pt")
+                     << ", end: " << cnn << ", condition: c}]\nfront_points: [block1, block2]\n"
+                     << "end_points: [block2]\nmethods: [dm_closed, procrustes]\nseeds: [0, 1]\n"
+                     << "data: {train_samples: 1024, test_samples: 500}\nthreads: 1\ndevice: cpu\n";
+  ASSERT_EQ(run_cli("sweep run " + cfg).rc, 0);
   const std::string run = dir + "/runs/k";
   auto r = run_cli("report " + run + " --compare dm_closed,procrustes --control " + run);
   ASSERT_EQ(r.rc, 0) << r.err;
   const std::string md = stitch::test::read_file(run + "/report/report.md");
   EXPECT_NE(md.find("Paired comparison: dm_closed vs procrustes"), std::string::npos) << md;
+  EXPECT_NE(md.find("| c / block1 / block2 |"), std::string::npos) << md;
   EXPECT_NE(md.find("| 2 vs 2 | images × replicates |"), std::string::npos) << md;
-  EXPECT_NE(md.find("| +0.00 | [+0.00, +0.00] | 2 vs 2 | images × replicates | not established |"),
-            std::string::npos)
+  EXPECT_NE(md.find("| block2 / block2 / dm_closed | +0.00 | ["), std::string::npos)
       << "a run minus itself: " << md;
+  EXPECT_EQ(md.find("run > control"), std::string::npos) << md;
+  EXPECT_EQ(md.find("run < control"), std::string::npos) << md;
   EXPECT_NE(md.find(" (2) |"), std::string::npos) << "cells pool 2 replicates: " << md;
   expect_one_line_error(run_cli("report " + run + " --compare dm_closed,tlm"),
                         "needs two different methods (dm_closed, procrustes)");

@@ -16,7 +16,8 @@ constexpr Interval kN = Interval::kNone, kW = Interval::kWilson, kB = Interval::
 // row (test_samples; robust_samples for PGD, marker_samples for markers).
 const std::vector<ResultColumn> kColumns{
     {"name", "", kN, "experiment (sweep) name", ""},
-    {"condition", "", kN, "replicate condition of the model pair (models[].condition)", ""},
+    {"condition", "", kN, "replicate condition of the model pair (models[].condition)",
+     "condition"},
     {"method", "", kN, "stitching method, or \"similarity\" for a similarity pair", "method"},
     {"seed", "", kN, "seed of the stitch's init and batch order", "seed"},
     {"front", "", kN, "front model file", ""},
