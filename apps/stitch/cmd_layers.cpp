@@ -23,6 +23,7 @@ struct LayersConfig {
   bool all = false;
   std::string point;
   DataConfig data;
+  int64_t train_samples = 0, test_samples = 0, init_samples = 0;  // accepted, not used
 };
 
 const ConfigTable<LayersConfig>& layers_table() {
@@ -39,6 +40,13 @@ const ConfigTable<LayersConfig>& layers_table() {
     t.add("point", &C::point, "show only this point (error if unknown or not cuttable)")
         .flag("--point");
     t.include(data_config_table(), &C::data, "data.");
+    // The sample counts of the other commands' data sections, accepted so that one data section
+    // serves every command (layers reads one test image).
+    for (auto [key, member] : {std::pair{"data.train_samples", &C::train_samples},
+                               std::pair{"data.test_samples", &C::test_samples},
+                               std::pair{"data.init_samples", &C::init_samples}})
+      t.add(key, member, "accepted for a shared data section; layers reads one test image")
+          .range(0, 1e9);
     return t;
   }();
   return t;

@@ -79,10 +79,12 @@ void add_sweep(CLI::App& app, std::function<int()>& run) {
       Plan p = plan_load(*go_cli);
       plan_shards(p, shard.count);
       const SweepOutcome o = sweep_run(p, shard);
-      std::printf("sweep %s shard %lld/%lld: %lld jobs run, %lld already done\n",
-                  p.config.job.name.c_str(), static_cast<long long>(shard.index),
-                  static_cast<long long>(shard.count), static_cast<long long>(o.ran),
-                  static_cast<long long>(o.reused));
+      std::printf(
+          "sweep %s shard %lld/%lld: %lld jobs run, %lld already done%s\n",
+          p.config.job.name.c_str(), static_cast<long long>(shard.index),
+          static_cast<long long>(shard.count), static_cast<long long>(o.ran),
+          static_cast<long long>(o.reused),
+          o.elsewhere ? fmt::format(", {} left to another process", o.elsewhere).c_str() : "");
       std::printf("results: %s/results.csv\n", p.dir.c_str());
       return 0;
     };

@@ -42,6 +42,11 @@ TEST(Cli, LayersPrintsTable) {
   ASSERT_EQ(one.rc, 0) << one.err;
   EXPECT_NE(one.out.find("[64,7,7]"), std::string::npos);
   EXPECT_EQ(one.out.find("block2 "), std::string::npos);
+  // The data section of a sweep config works here too (sample counts included).
+  auto shared = run_cli("layers " + stitch::test::arch_file("cnn") +
+                        " --set data.train_samples=100 --set data.test_samples=50 --point block3");
+  ASSERT_EQ(shared.rc, 0) << shared.err;
+  EXPECT_NE(shared.out.find("[64,7,7]"), std::string::npos);
 }
 
 TEST(Cli, BadModelFiles) {

@@ -48,6 +48,12 @@ void run_and_kill(const std::string& config, int ms, const std::string& log) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
 }
+int results_lines(const std::string& dir) {
+  std::ifstream in(dir + "/results.jsonl");
+  int n = 0;
+  for (std::string s; std::getline(in, s);) n += !s.empty();
+  return n;
+}
 }  // namespace
 
 // kill -9 at moments spread over a sweep (store build, training, writing), then a clean run:
@@ -76,6 +82,36 @@ TEST(CliSweep, KilledAtRandomMomentsThenResumedLosesAndRepeatsNothing) {
   // Nothing is repeated: a further run finds every job done.
   auto again = run_cli("sweep run " + cfg);
   EXPECT_NE(again.out.find("0 jobs run, 16 already done"), std::string::npos) << again.out;
+}
+
+// Two `sweep run`s of one sweep started together: each job is claimed by one process, so the
+// 16 jobs run 16 times in all (before the claims: nearly twice), with one row each; and a stale
+// temporary file of a dead process in the sweep folder is cleaned by the collection.
+TEST(CliSweep, OverlappingRunsNeverRunAJobTwice) {
+  const std::string dir = stitch::test::temp_dir();
+  const std::string cfg = sweep_file(dir);
+  std::ofstream(cfg, std::ios::app) << "seeds: [0, 1]\n";  // 16 jobs
+  fs::create_directories(dir + "/runs/k");
+  char host[64] = "host";
+  gethostname(host, sizeof(host) - 1);
+  const std::string stale = dir + "/runs/k/results.csv.tmp." + host + ".999999.0";
+  std::ofstream(stale) << "half a file";
+  const std::string a = dir + "/a.txt", b = dir + "/b.txt";
+  const int pa = stitch::test::spawn_cli({"sweep", "run", cfg}, a, a);
+  const int pb = stitch::test::spawn_cli({"sweep", "run", cfg}, b, b);
+  ASSERT_EQ(stitch::test::stop_cli(pa, 0), 0) << stitch::test::read_file(a);
+  ASSERT_EQ(stitch::test::stop_cli(pb, 0), 0) << stitch::test::read_file(b);
+  auto runs = [](const std::string& log) {
+    const std::string text = stitch::test::read_file(log);
+    int n = 0;
+    for (size_t at = text.find(": stitched "); at != std::string::npos;
+         at = text.find(": stitched ", at + 1))
+      ++n;
+    return n;
+  };
+  EXPECT_EQ(runs(a) + runs(b), 16) << stitch::test::read_file(a) << stitch::test::read_file(b);
+  EXPECT_EQ(results_lines(dir + "/runs/k"), 16);
+  EXPECT_FALSE(fs::exists(stale)) << "a dead process's temporary file is removed";
 }
 
 TEST(CliSweep, PlanCountsJobsAndEstimates) {

@@ -113,8 +113,11 @@ void write_h5(H5::H5File& f, const std::string& group, const at::Tensor& images,
   f.createDataSet(prefix + "images", type, is).write(images.contiguous().data_ptr(), type);
   const hsize_t n = static_cast<hsize_t>(labels.size(0));
   H5::DataSpace ls(1, &n);
-  f.createDataSet(prefix + "labels", H5::PredType::NATIVE_INT64, ls)
-      .write(labels.contiguous().data_ptr(), H5::PredType::NATIVE_INT64);
+  const auto& ltype =
+      labels.is_floating_point() ? H5::PredType::NATIVE_DOUBLE : H5::PredType::NATIVE_INT64;
+  const at::Tensor lv =
+      labels.is_floating_point() ? labels.to(at::kDouble).contiguous() : labels.contiguous();
+  f.createDataSet(prefix + "labels", ltype, ls).write(lv.data_ptr(), ltype);
 }
 
 TEST(DataSource, Hdf5FilesPerSplitOrOneFileWithGroups) {
@@ -158,6 +161,10 @@ TEST(DataSource, BadHdf5FilesAreOneLineErrors) {
     write_h5(g, "", at::zeros({2, 1, 4, 4}), at::tensor({0, -1}, at::kLong));
     H5::H5File r(dir + "/rank.h5", H5F_ACC_TRUNC);
     write_h5(r, "", at::zeros({2, 4, 4}), at::zeros({2}, at::kLong));
+    H5::H5File q(dir + "/frac.h5", H5F_ACC_TRUNC);  // float labels, one not a class index
+    write_h5(q, "", at::zeros({3, 1, 4, 4}), at::tensor({0.0, 2.0, 2.5}, at::kDouble));
+    H5::H5File w(dir + "/whole.h5", H5F_ACC_TRUNC);  // float labels that are whole numbers
+    write_h5(w, "", at::zeros({2, 1, 4, 4}), at::tensor({1.0, 3.0}, at::kDouble));
   }
   {  // a truncated copy of a valid file
     const std::string whole = test::read_file(dir + "/n.h5");
@@ -173,6 +180,9 @@ TEST(DataSource, BadHdf5FilesAreOneLineErrors) {
   EXPECT_NE(err("neg.h5").find("label -1 is out of range"), std::string::npos);
   EXPECT_NE(err("rank.h5").find("images has 3 dimensions, expected 4"), std::string::npos);
   EXPECT_NE(err("trunc.h5").find("cannot be read"), std::string::npos);
+  EXPECT_NE(err("frac.h5").find("label 2.5 (row 2) is not a whole number"), std::string::npos);
+  EXPECT_TRUE(
+      at::equal(hdf5_images_load(dir + "/whole.h5", "").labels, at::tensor({1, 3}, at::kLong)));
   EXPECT_NE(err("missing.h5").find("missing.h5"), std::string::npos);
   DataConfig half;
   half.source = "hdf5";

@@ -41,7 +41,22 @@ Dataset hdf5_images_load(const std::string& path, const std::string& group) {
                      : hdf5::dataset_read(f, images, -1, at::kFloat, H5::PredType::NATIVE_FLOAT);
     if (f.openDataSet(labels).getSpace().getSimpleExtentNdims() != 1)
       throw StitchError(fmt::format("HDF5 data '{}': labels must be one-dimensional [N]", where));
-    d.labels = hdf5::dataset_read(f, labels, -1, at::kLong, H5::PredType::NATIVE_INT64);
+    if (f.openDataSet(labels).getTypeClass() == H5T_FLOAT) {
+      // Float labels are accepted when they are whole numbers; 2.5 is not a class.
+      const at::Tensor v =
+          hdf5::dataset_read(f, labels, -1, at::kDouble, H5::PredType::NATIVE_DOUBLE);
+      const at::Tensor bad = (v != v.round()).nonzero();
+      if (bad.size(0) > 0) {
+        const int64_t row = bad[0][0].item<int64_t>();
+        throw StitchError(fmt::format(
+            "HDF5 data '{}': label {} (row {}) is not a whole number; labels are class indices "
+            "0..K-1, store them as integers",
+            where, v[row].item<double>(), row));
+      }
+      d.labels = v.to(at::kLong);
+    } else {
+      d.labels = hdf5::dataset_read(f, labels, -1, at::kLong, H5::PredType::NATIVE_INT64);
+    }
   } catch (const H5::Exception& e) {
     throw StitchError(fmt::format("HDF5 data '{}' cannot be read ({}); is it a complete HDF5 file?",
                                   where, e.getDetailMsg()));

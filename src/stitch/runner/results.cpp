@@ -21,6 +21,24 @@ std::string csv_cell(const nlohmann::json& v) {
   }
   return s;
 }
+
+// Writes the files; the caller holds the results lock.
+void results_write_locked(const std::string& dir, const std::vector<nlohmann::json>& rows) {
+  std::string text;
+  for (const auto& r : rows) text += r.dump() + "\n";
+  const std::vector<std::string> columns = result_column_order(rows);  // result_row.h
+  std::string csv;
+  for (size_t i = 0; i < columns.size(); ++i) csv += (i ? "," : "") + columns[i];
+  csv += "\n";
+  for (const auto& r : rows) {
+    for (size_t i = 0; i < columns.size(); ++i)
+      csv += (i ? "," : "") + csv_cell(r.value(columns[i], nlohmann::json()));
+    csv += "\n";
+  }
+  file_write_text(dir + "/results.jsonl", text);
+  file_write_text(dir + "/results.csv", csv);
+  file_write_text(dir + "/results.schema.json", result_schema().dump(1) + "\n");
+}
 }  // namespace
 
 std::vector<nlohmann::json> results_read(const std::string& dir) {
@@ -39,21 +57,17 @@ void results_append(const std::string& dir, const nlohmann::json& row) {
 }
 
 void results_write(const std::string& dir, const std::vector<nlohmann::json>& rows) {
-  std::string text;
-  for (const auto& r : rows) text += r.dump() + "\n";
-  const std::vector<std::string> columns = result_column_order(rows);  // result_row.h
-  std::string csv;
-  for (size_t i = 0; i < columns.size(); ++i) csv += (i ? "," : "") + columns[i];
-  csv += "\n";
-  for (const auto& r : rows) {
-    for (size_t i = 0; i < columns.size(); ++i)
-      csv += (i ? "," : "") + csv_cell(r.value(columns[i], nlohmann::json()));
-    csv += "\n";
-  }
   FileLock lock(dir + "/results.jsonl.lock");  // the lock results_append takes
-  file_write_text(dir + "/results.jsonl", text);
-  file_write_text(dir + "/results.csv", csv);
-  file_write_text(dir + "/results.schema.json", result_schema().dump(1) + "\n");
+  results_write_locked(dir, rows);
+}
+
+std::vector<nlohmann::json> results_rebuild(
+    const std::string& dir, const std::function<std::vector<nlohmann::json>()>& scan) {
+  FileLock lock(dir + "/results.jsonl.lock");
+  file_remove_stale_temps(dir);
+  std::vector<nlohmann::json> rows = scan();
+  results_write_locked(dir, rows);
+  return rows;
 }
 
 }  // namespace stitch

@@ -194,19 +194,21 @@ nlohmann::json row_key(const nlohmann::json& r) {
 // One row per pair in the files: rows appended by a killed earlier run and again now, or written
 // before a setting changed, are collapsed to the newest row of each key.
 void results_write_unique(const std::string& dir) {
-  std::map<std::string, size_t> newest;
-  std::vector<nlohmann::json> unique;
-  for (const auto& r : results_read(dir)) {
-    const std::string k = row_key(r).dump();
-    const auto it = newest.find(k);
-    if (it != newest.end()) {
-      unique[it->second] = r;
-    } else {
-      newest[k] = unique.size();
-      unique.push_back(r);
+  results_rebuild(dir, [&] {  // read under the results lock: no appended row is lost
+    std::map<std::string, size_t> newest;
+    std::vector<nlohmann::json> unique;
+    for (const auto& r : results_read(dir)) {
+      const std::string k = row_key(r).dump();
+      const auto it = newest.find(k);
+      if (it != newest.end()) {
+        unique[it->second] = r;
+      } else {
+        newest[k] = unique.size();
+        unique.push_back(r);
+      }
     }
-  }
-  results_write(dir, unique);
+    return unique;
+  });
 }
 }  // namespace
 

@@ -144,21 +144,45 @@ std::vector<Json> unit_run(Plan& p, const std::vector<size_t>& unit, ShardData& 
   }
   return rows;
 }
+// Claims the jobs of `unit` for this process (a lock on <job>/job.lock, held while `claims`
+// lives) and returns those to run: a job another process holds, or one that was finished since
+// the plan was read, is left out and counted in `elsewhere`.
+std::vector<size_t> unit_claim(const Plan& p, const std::vector<size_t>& unit,
+                               std::vector<std::unique_ptr<FileLock>>& claims, int64_t& elsewhere) {
+  std::vector<size_t> mine;
+  for (size_t ji : unit) {
+    const Job& j = p.jobs[ji];
+    std::error_code ec;
+    fs::create_directories(j.dir, ec);
+    if (ec) throw StitchError(fmt::format("cannot create '{}': {}", j.dir, ec.message()));
+    std::unique_ptr<FileLock> claim = FileLock::try_lock(j.dir + "/job.lock");
+    if (!claim || job_state(j) == JobState::kDone) {
+      spdlog::info("{}: {}; left to it", job_label(p, j),
+                   claim ? "finished by another process" : "another process is running it");
+      ++elsewhere;
+      continue;
+    }
+    claims.push_back(std::move(claim));
+    mine.push_back(ji);
+  }
+  return mine;
+}
 }  // namespace
 
 std::vector<Json> sweep_collect(const Plan& plan) {
-  std::vector<Json> rows;
-  for (const auto& j : plan.jobs) {
-    Json row;
-    if (job_state(j, &row) != JobState::kDone) continue;
-    row.erase("condition");  // the sweep's current grouping, not the one of the run that wrote it
-    if (!j.condition.empty()) row["condition"] = j.condition;
-    rows.push_back(row);
-  }
   std::error_code ec;
   fs::create_directories(plan.dir, ec);
-  results_write(plan.dir, rows);
-  return rows;
+  return results_rebuild(plan.dir, [&] {  // scanned under the results lock
+    std::vector<Json> rows;
+    for (const auto& j : plan.jobs) {
+      Json row;
+      if (job_state(j, &row) != JobState::kDone) continue;
+      row.erase("condition");  // the sweep's grouping now, not that of the run that wrote it
+      if (!j.condition.empty()) row["condition"] = j.condition;
+      rows.push_back(row);
+    }
+    return rows;
+  });
 }
 
 SweepOutcome sweep_run(Plan& plan, const Shard& shard) {
@@ -204,8 +228,11 @@ SweepOutcome sweep_run(Plan& plan, const Shard& shard) {
       size_t done = 0;
       std::vector<std::vector<size_t>> queue(units.rbegin(), units.rend());  // back = next
       while (!queue.empty()) {
-        const std::vector<size_t> unit = queue.back();
+        std::vector<std::unique_ptr<FileLock>> claims;
+        const std::vector<size_t> unit = unit_claim(plan, queue.back(), claims, out.elsewhere);
+        done += queue.back().size() - unit.size();
         queue.pop_back();
+        if (unit.empty()) continue;
         const Job& j0 = plan.jobs[unit[0]];
         const std::string g = fmt::format("{}|{}|{}", j0.front, j0.end, j0.end_point);
         if (g != group) cache.clear();

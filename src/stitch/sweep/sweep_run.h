@@ -5,7 +5,9 @@
 // from the stored activations and its folder written (result.json last, atomically); finally
 // results.{jsonl,csv} are collected from the job folders, one row per planned job that is done.
 // A killed shard loses at most the job it was running; re-running it skips finished jobs and
-// re-runs jobs whose key changed or whose result.json is unreadable.
+// re-runs jobs whose key changed or whose result.json is unreadable. Each job is claimed with a
+// lock on <job>/job.lock while it runs, so overlapping runs (two `sweep run`s of one sweep,
+// overlapping shard specs) never run the same job twice; the lock goes with the process.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -20,6 +22,7 @@ namespace stitch {
 struct SweepOutcome {
   std::vector<nlohmann::json> rows;  // this shard's jobs that are done, in plan order
   int64_t ran = 0, reused = 0, failed = 0;
+  int64_t elsewhere = 0;  // jobs another process was running (claimed) or finished meanwhile
 };
 
 // Runs the jobs of `shard` (plan_shards must have been called with shard.count). Jobs that fail

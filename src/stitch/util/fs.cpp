@@ -1,6 +1,7 @@
 #include "stitch/util/fs.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -8,6 +9,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -80,6 +82,22 @@ void file_remove_temps(const std::string& dir) {
     if (f.path().filename().string().find(".tmp.") != std::string::npos) fs::remove(f.path(), ec);
 }
 
+void file_remove_stale_temps(const std::string& dir) {
+  char host[64] = "host";
+  ::gethostname(host, sizeof(host) - 1);
+  const std::string mark = fmt::format(".tmp.{}.", host);
+  std::error_code ec;
+  for (const auto& f : fs::directory_iterator(dir, ec)) {
+    const std::string name = f.path().filename().string();
+    const size_t at = name.find(mark);
+    if (at == std::string::npos) continue;
+    const std::string rest = name.substr(at + mark.size());  // <pid>.<counter>
+    const long pid = std::strtol(rest.c_str(), nullptr, 10);
+    if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)
+      fs::remove(f.path(), ec);
+  }
+}
+
 void file_write_atomic(const std::string& path,
                        const std::function<void(const std::string&)>& write) {
   file_check_writable(path);
@@ -127,6 +145,16 @@ FileLock::FileLock(const std::string& path, const std::string& waiting) {
     }
     ::usleep(200 * 1000);
   }
+}
+
+std::unique_ptr<FileLock> FileLock::try_lock(const std::string& path) {
+  std::unique_ptr<FileLock> lock(new FileLock());
+  lock->fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock->fd_ < 0)
+    throw StitchError(fmt::format("cannot create lock file '{}': {} (is the folder writable?)",
+                                  path, std::strerror(errno)));
+  if (::flock(lock->fd_, LOCK_EX | LOCK_NB) != 0) return nullptr;  // the destructor closes it
+  return lock;
 }
 
 FileLock::~FileLock() {

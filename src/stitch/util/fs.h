@@ -2,6 +2,7 @@
 // Atomic file writes and an interrupt flag, so that Ctrl-C or a crash never leaves a
 // half-written file under its final name.
 #include <functional>
+#include <memory>
 #include <string>
 
 namespace stitch {
@@ -18,6 +19,9 @@ void file_write_atomic(const std::string& path,
 // temporary name beside `path`, and fsync + rename onto `path` + fsync of the folder.
 std::string file_temp_name(const std::string& path);
 void file_commit(const std::string& tmp, const std::string& path);
+// Removes the temporary files (file_temp_name) in `dir` that were made on this host by a process
+// that no longer runs: safe while other processes write there (theirs are alive).
+void file_remove_stale_temps(const std::string& dir);
 // Removes the temporary files (file_temp_name) that processes killed mid-write left in `dir`.
 // Only call it while no other process can be writing there (the writer holds a lock, or is the
 // only one that writes that folder).
@@ -39,11 +43,14 @@ void file_append_line(const std::string& path, const std::string& line);
 class FileLock {
  public:
   explicit FileLock(const std::string& path, const std::string& waiting = "");
+  // The lock when no other process holds it, else nullptr (never waits).
+  static std::unique_ptr<FileLock> try_lock(const std::string& path);
   ~FileLock();
   FileLock(const FileLock&) = delete;
   FileLock& operator=(const FileLock&) = delete;
 
  private:
+  FileLock() = default;
   int fd_ = -1;
 };
 
