@@ -8,6 +8,7 @@
 #include "stitch/cache/outcome_file.h"
 #include "stitch/model/staged_model.h"
 #include "stitch/runner/result_row.h"
+#include "stitch/runner/stitch_job.h"
 #include "stitch/stitchers/stitch_layer.h"
 #include "stitch/sweep/sweep_run.h"
 #include "stitch/util/error.h"
@@ -175,11 +176,15 @@ TEST(StitchRun, ConfigValidation) {
 TEST(StitchRun, RobustAndMarkerEvaluationsOnSelfStitch) {
   const std::string f = test::arch_file("mlp");
   StitchConfig c = small(f, f, "layer2", "layer2");
-  c.methods = {"dm_closed"};
+  c.methods = {"dm_closed", "procrustes"};
   c.robust_samples = 200;
   c.robust_steps = 5;
   c.markers = "pixel_loc";
+  const int64_t pgd_before = end_pgd_evaluations();
   const auto rows = stitch_experiment_run(c);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(end_pgd_evaluations() - pgd_before, 1) << "the end model is attacked once for both";
+  EXPECT_EQ(rows[0]["end_robust_acc"], rows[1]["end_robust_acc"]);
   EXPECT_NEAR(rows[0]["robust_acc"].get<double>(), rows[0]["end_robust_acc"].get<double>(), 0.011);
   EXPECT_GE(rows[0]["marker_agreement"].get<double>(), 0.999);
   EXPECT_NEAR(rows[0]["excess_agreement"].get<double>(), 0.0, 0.002);
@@ -212,7 +217,7 @@ TEST(StitchRun, RobustAndMarkerEvaluationsOnSelfStitch) {
 // the per-epoch mean of the last epoch is well below the first (a loss not wired to the stitch
 // layer, a wrong sign or a zero gradient would leave it flat or rising).
 TEST(StitchRun, EveryTrainedObjectiveFallsFromARandomInit) {
-  const std::string src = std::string(STITCH_TEST_DATA_DIR) + "/../../models/zoo/";
+  const std::string src = test::data_dir() + "/../../models/zoo/";
   StitchConfig c =
       small(src + "cnn_standard_s0.pt", src + "cnn_standard_s1.pt", "block2", "block2");
   c.methods = {"dm_hint", "tlm", "slm", "fula"};
@@ -237,7 +242,7 @@ TEST(StitchRun, EveryTrainedObjectiveFallsFromARandomInit) {
 // Mixed precision (bfloat16 autocast) trains to the float32 result within noise, and is part of
 // the job's key (a run with it is a different job).
 TEST(StitchRun, AmpTrainsToTheSameAccuracyAsFloat32) {
-  const std::string src = std::string(STITCH_TEST_DATA_DIR) + "/../../models/zoo/";
+  const std::string src = test::data_dir() + "/../../models/zoo/";
   auto run = [&](bool amp) {
     StitchConfig c =
         small(src + "cnn_standard_s0.pt", src + "cnn_standard_s1.pt", "block2", "block2");
@@ -261,7 +266,7 @@ TEST(StitchRun, AmpTrainsToTheSameAccuracyAsFloat32) {
 // to near 0, while the adversarially trained cnn keeps most of it. A broken attack (no
 // perturbation, wrong sign, no projection) breaks one of these bounds.
 TEST(StitchRun, RobustAccuracySeparatesStandardFromAdversarialEnds) {
-  const std::string src = std::string(STITCH_TEST_DATA_DIR) + "/../../models/zoo/";
+  const std::string src = test::data_dir() + "/../../models/zoo/";
   auto robust = [&](const std::string& model) {
     StitchConfig c = small(src + model, src + model, "block2", "block2");
     c.methods = {"dm_closed"};

@@ -4,6 +4,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <memory>
 #include <random>
 
@@ -13,6 +14,11 @@
 #include "stitch/util/fs.h"
 
 namespace stitch {
+
+std::string fashion_mnist_default_dir() {
+  const char* env = std::getenv("STITCH_FASHION_MNIST_DIR");
+  return env && *env ? env : "/usr/share/datasets/fashion-mnist";
+}
 
 namespace {
 struct GzCloser {

@@ -8,7 +8,10 @@
 
 namespace stitch {
 
-inline const std::string kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
+// Debian's dataset-fashion-mnist folder, or $STITCH_FASHION_MNIST_DIR when set (a machine
+// without that package, e.g. the GPU machine with the package unpacked under /tmp/deps).
+std::string fashion_mnist_default_dir();
+inline const std::string kFashionMnistDir = fashion_mnist_default_dir();
 inline constexpr double kFashionMnistMean = 0.2860, kFashionMnistStd = 0.3530;
 
 struct Dataset {

@@ -57,6 +57,7 @@ ActivationExportResult activations_export(const ActivationExportConfig& c) {
   file_check_writable(c.out);
   interrupt_install();  // Ctrl-C: stop between batches, no file written
   threads_set(static_cast<int>(c.threads));
+  tf32_set(false);  // float32 on CUDA as on the CPU
   data_config_check(c.data);
   const Dataset d = data_load(c.data, c.split, c.samples);
   StagedModel m = StagedModel::load(c.model, device_parse(c.device));

@@ -10,6 +10,9 @@ namespace stitch {
 using Json = nlohmann::json;
 
 namespace {
+constexpr int64_t kBootstrapResamples = 2000;  // docs/methods.md §1.7b: B >= 2000, seed fixed
+constexpr uint64_t kBootstrapSeed = 0;
+
 double mean_of(const at::Tensor& hits) {
   return hits.numel() ? hits.to(at::kDouble).mean().item<double>() : 0.0;
 }
@@ -28,7 +31,7 @@ void share_put(Json& row, const std::string& name, double value, int64_t n) {
 // bootstrap interval; the value in the row, when there, is kept (it is computed from logits).
 void diff_put(Json& row, const std::string& name, const at::Tensor& a, const at::Tensor& b) {
   if (!row.contains(name)) row[name] = mean_of(a) - mean_of(b);
-  const Interval95 ci = paired_bootstrap_interval(a, b);
+  const Interval95 ci = paired_bootstrap_interval(a, b, kBootstrapResamples, kBootstrapSeed);
   row[name + "_lo"] = ci.lo;
   row[name + "_hi"] = ci.hi;
 }
@@ -41,6 +44,7 @@ void outcomes_add_to_row(const Outcomes& o, Json& row) {
        {"stitched_acc", "stitched_top5", "end_acc", "front_acc", "agreement", "hard_agreement"})
     if (row.contains(m)) share_put(row, m, 0, n);
   diff_put(row, "stitching_penalty", g_ok, h_ok);
+  row["bootstrap_resamples"] = kBootstrapResamples;
   if (o.pgd_label.defined()) {
     const int64_t np = o.pgd_label.numel();
     row["robust_samples"] = np;

@@ -43,6 +43,7 @@ const std::vector<ResultColumn> kColumns{
     {"stitch_residual", "", kN, "relative distance to the end model's activation at end_point",
      "residual"},
     {"fula_test", "", kN, "mean relative distance at end_point and every later point", "fula_test"},
+    {"bootstrap_resamples", "", kN, "resamples of the paired bootstrap intervals (seed 0)", ""},
     {"robust_samples", "", kN, "test images of the PGD evaluation", ""},
     {"robust_acc", "share", kW, "PGD-L-inf robust accuracy of the stitched model", "robust%"},
     {"end_robust_acc", "share", kW, "PGD-L-inf robust accuracy of the end model", ""},
@@ -80,6 +81,7 @@ const std::vector<ResultColumn> kColumns{
     {"torch_version", "", kN, "LibTorch version", ""},
     {"stitch_version", "", kN, "stitch version", ""},
     {"device", "", kN, "device the job ran on", ""},
+    {"tf32", "", kN, "whether CUDA could use TF32 (setting tf32 on a CUDA device)", ""},
     {"front_sha256", "", kN, "SHA-256 of the front model file", ""},
     {"end_sha256", "", kN, "SHA-256 of the end model file", ""},
     // similarity pairs

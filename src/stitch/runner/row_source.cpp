@@ -11,6 +11,15 @@
 
 namespace stitch {
 
+namespace {
+// Host rows onto the device: through pinned memory and an asynchronous copy on CUDA (the copy
+// overlaps the kernels already queued), a plain copy elsewhere.
+at::Tensor to_device(const at::Tensor& t, c10::Device dev) {
+  if (!dev.is_cuda() || !t.device().is_cpu()) return t.to(dev);
+  return t.pin_memory().to(dev, /*non_blocking=*/true);
+}
+}  // namespace
+
 StoredRows::StoredRows(SplitReaders r) : r_(std::move(r)) {}
 
 int64_t StoredRows::rows() const {
@@ -20,7 +29,7 @@ int64_t StoredRows::rows() const {
 RowBatch StoredRows::fetch(const at::Tensor& idx, const RowsWanted& want, c10::Device dev) {
   auto read = [&](const std::shared_ptr<StoreReader>& r, const char* what) {
     if (!r) throw StitchError(fmt::format("internal: no store reader for the {}", what));
-    return r->gather(idx).to(dev);
+    return to_device(r->gather(idx), dev);
   };
   RowBatch b;
   b.front = read(r_.front, "front rows");
@@ -51,7 +60,7 @@ const at::Tensor& LiveRows::labels() const {
 
 RowBatch LiveRows::fetch(const at::Tensor& idx, const RowsWanted& want, c10::Device dev) {
   at::NoGradGuard g;
-  const at::Tensor x = data_.images.index_select(0, idx).to(dev);
+  const at::Tensor x = to_device(data_.images.index_select(0, idx), dev);
   RowBatch b;
   b.front =
       front_.forward_collect(x, {front_point_}, want.front_logits ? &b.front_logits : nullptr)[0];

@@ -166,7 +166,7 @@ void pair_metrics(const Representation& x, const Representation& y, int64_t n,
     const ProcrustesStats s = procrustes_stats(xd.narrow(0, 0, half), yd.narrow(0, 0, half),
                                                xd.narrow(0, half, rest), yd.narrow(0, half, rest));
     r["procrustes_fit_rows"] = half;
-    // Fewer fit rows than features leave R undetermined on the null space (METHODS §3.1).
+    // Fewer fit rows than features leave R undetermined on the null space (docs/methods.md §3.1).
     r["procrustes_underdetermined"] = half < std::max(x.features(), y.features());
     r["procrustes_rel_error_fit"] = s.rel_error_fit;
     r["procrustes_rel_error_test"] = s.rel_error_test;
@@ -224,6 +224,7 @@ std::vector<nlohmann::json> similarity_run(const SimilarityConfig& c) {
   similarity_config_check(c);
   const c10::Device dev = device_parse(c.device);
   threads_set(static_cast<int>(c.threads));
+  tf32_set(false);  // float32 on CUDA as on the CPU
   interrupt_install();
   // Models run on the first n test images; activation files must hold at least n samples.
   Dataset test;

@@ -15,7 +15,7 @@ const ConfigTable<StitchConfig>& stitch_settings_table() {
         .flag("--name")
         .affects(Affects::kNothing);
     t.add("out_dir", &C::out_dir, "output folder").flag("--out-dir").affects(Affects::kNothing);
-    t.add("methods", &C::methods, "stitching methods (see README: Methods)")
+    t.add("methods", &C::methods, "stitching methods (docs/methods.md §1.2)")
         .flag("--methods")
         .affects(Affects::kIdentity);
     t.add("seeds", &C::seeds, "one job per method x seed")
@@ -118,6 +118,11 @@ const ConfigTable<StitchConfig>& stitch_settings_table() {
         .choices({"none", "pixel", "pixel_loc", "rand"})
         .affects(Affects::kEveryJob);
     add_device_threads(t);
+    t.add("tf32", &C::tf32,
+          "CUDA: let matrix products and convolutions use TF32 (10-bit mantissa; faster on "
+          "Ampere or newer, results differ from the CPU's by ~1e-3). Off: float32 everywhere, "
+          "and the optimised segments pass their float32 check")
+        .affects(Affects::kEveryJob);
     return t;
   }();
   return t;

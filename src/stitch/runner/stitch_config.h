@@ -52,6 +52,7 @@ struct StitchConfig {
       "none";  // excess agreement with shortcut markers: none|pixel|pixel_loc|rand
   std::string device = "auto";
   int64_t threads = 0;
+  bool tf32 = false;  // let CUDA matmuls and convolutions use TF32 (off: float32 as on the CPU)
 };
 
 // The settings every job shares (name, out_dir, methods, seeds and the data, train, stitch,

@@ -2,9 +2,12 @@
 
 #include <ATen/autocast_mode.h>
 #include <torch/torch.h>
+#include <torch/version.h>
 
 #include <chrono>
 #include <cmath>
+#include <map>
+#include <mutex>
 #include <optional>
 
 #include <fmt/format.h>
@@ -69,29 +72,46 @@ class AutocastScope {
  public:
   AutocastScope(bool on, c10::Device dev) : on_(on), cuda_(dev.is_cuda()) {
     if (!on_) return;
-    if (cuda_) {
-      prev_ = at::autocast::is_enabled();
-      at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
-      at::autocast::set_enabled(true);
-    } else {
-      prev_ = at::autocast::is_cpu_enabled();
-      at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-      at::autocast::set_cpu_enabled(true);
-    }
+    prev_ = enabled();
+    set(true);
     at::autocast::increment_nesting();
   }
   ~AutocastScope() {
     if (!on_) return;
     if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-    if (cuda_)
-      at::autocast::set_enabled(prev_);
-    else
-      at::autocast::set_cpu_enabled(prev_);
+    set(prev_);
   }
   AutocastScope(const AutocastScope&) = delete;
   AutocastScope& operator=(const AutocastScope&) = delete;
 
  private:
+  // PyTorch 2.4 replaced the per-backend calls (set_enabled, set_cpu_enabled,
+  // set_autocast_gpu_dtype, ...) by ones that take the device type; 1.13 has only the old ones.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+  bool enabled() const {
+    return at::autocast::is_autocast_enabled(type());
+  }
+  void set(bool on) const {
+    at::autocast::set_autocast_dtype(type(), at::kBFloat16);
+    at::autocast::set_autocast_enabled(type(), on);
+  }
+  at::DeviceType type() const {
+    return cuda_ ? at::kCUDA : at::kCPU;
+  }
+#else
+  bool enabled() const {
+    return cuda_ ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
+  }
+  void set(bool on) const {
+    if (cuda_) {
+      at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+      at::autocast::set_enabled(on);
+    } else {
+      at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+      at::autocast::set_cpu_enabled(on);
+    }
+  }
+#endif
   bool on_, cuda_, prev_ = false;
 };
 
@@ -318,10 +338,33 @@ std::vector<Evaluation> evaluate(const std::vector<StitchTask>& tasks, StagedMod
   return out;
 }
 
+std::mutex g_end_pgd_mu;
+std::map<std::string, at::Tensor> g_end_pgd;  // key -> predictions, see end_pgd_predictions
+
+// The end model's predictions under PGD depend on the end model, the test images and the
+// attack, not on the stitch: computed once per process for every job that shares them (half of
+// an adversarial study's PGD time was this repeat). Not cached when BatchNorm statistics were
+// trained (bn_mode train: each job has its own copy of the end model) or the model is unnamed.
+at::Tensor end_pgd_predictions(const ForwardFn& end_fn, const Dataset& sub, const PgdOptions& opt,
+                               c10::Device dev, const std::string& end_key, const StitchConfig& c) {
+  if (end_key.empty() || c.bn_mode != "eval") return robust_predictions(end_fn, sub, opt, dev);
+  std::lock_guard<std::mutex> lock(g_end_pgd_mu);
+  std::map<std::string, at::Tensor>& done = g_end_pgd;
+  const std::string key =
+      fmt::format("{}|{}|{}|{}|{}|{}|{}|{}", end_key, data_identity(c.data), c.data.dir, sub.size(),
+                  opt.epsilon, opt.alpha, opt.steps, dev.str());
+  auto it = done.find(key);
+  if (it != done.end()) {
+    spdlog::debug("end model's PGD predictions reused ({} images)", sub.size());
+    return it->second;
+  }
+  return done[key] = robust_predictions(end_fn, sub, opt, dev);
+}
+
 // Evaluations that need the stitched model on new images (front recomputed): robust accuracy
 // under PGD and excess agreement with shortcut markers (docs/methods.md §1.6b).
 void evaluate_inputs(StitchLayer& T, StagedModel& front, StagedModel& end, const Dataset& test,
-                     const StitchConfig& c, Evaluation& ev) {
+                     const std::string& end_key, const StitchConfig& c, Evaluation& ev) {
   const c10::Device dev = T->weight().device();
   ForwardFn stitched = [&](const at::Tensor& x) {
     return end.forward_range(T->forward(front.forward_range(x, kInput, c.front_point)), c.end_point,
@@ -334,7 +377,7 @@ void evaluate_inputs(StitchLayer& T, StagedModel& front, StagedModel& end, const
     const Dataset sub = dataset_first(test, c.robust_samples);
     o.pgd_label = sub.labels.cpu().to(at::kLong);
     o.pgd_stitched_pred = robust_predictions(stitched, sub, opt, dev);
-    o.pgd_end_pred = robust_predictions(end_fn, sub, opt, dev);
+    o.pgd_end_pred = end_pgd_predictions(end_fn, sub, opt, dev, end_key, c);
   }
   if (c.markers != "none") {
     torch::NoGradGuard g;
@@ -378,6 +421,11 @@ Json Evaluation::to_json() const {
             {"sv_ratio", matrix.sv_ratio}};
   outcomes_add_to_row(outcomes, r);
   return r;
+}
+
+int64_t end_pgd_evaluations() {
+  std::lock_guard<std::mutex> lock(g_end_pgd_mu);
+  return static_cast<int64_t>(g_end_pgd.size());
 }
 
 std::vector<std::string> downstream_points(const StagedModel& end, const std::string& end_point,
@@ -436,7 +484,8 @@ std::vector<JobOutcome> stitch_jobs_run(const std::vector<StitchTask>& tasks, St
   const std::vector<Evaluation> evals = evaluate(tasks, end, in, c);
   for (size_t i = 0; i < tasks.size(); ++i) {
     out[i].eval = evals[i];
-    if (in.test_images) evaluate_inputs(*tasks[i].T, front, end, *in.test_images, c, out[i].eval);
+    if (in.test_images)
+      evaluate_inputs(*tasks[i].T, front, end, *in.test_images, in.end_key, c, out[i].eval);
     for (double v : {out[i].eval.stitched_acc, out[i].eval.fula_test})
       if (!std::isfinite(v))
         throw StitchError(

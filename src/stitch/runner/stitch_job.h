@@ -29,6 +29,7 @@ struct JobInputs {
   std::shared_ptr<RowSource> test;       // the test split (evaluation), with both models' logits
   std::vector<std::string> downstream;   // end-model points after j, in forward order
   const Dataset* test_images = nullptr;  // for evaluations that run new inputs (PGD, markers)
+  std::string end_key;  // the end model's SHA-256 (its PGD predictions are computed once)
 };
 
 // Test-set evaluation of a stitched model (docs/methods.md §1.7).
@@ -48,6 +49,10 @@ struct JobOutcome {
   nlohmann::json loss_curve = nlohmann::json::array();  // [{epoch, loss}] for trained methods
   double fit_seconds = 0, train_seconds = 0;
 };
+
+// How many distinct end-model PGD evaluations this process has computed (each is reused by every
+// job with the same end model, test images and attack).
+int64_t end_pgd_evaluations();
 
 // End-model points after `end_point` that FuLA and the per-layer diagnostics use: c.fula_points
 // or the model's recommended points (top-level points when it recommends none), cut by

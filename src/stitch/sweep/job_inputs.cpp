@@ -278,6 +278,7 @@ JobInputs job_inputs(Plan& plan, const std::vector<size_t>& unit, ShardData& dat
     (test ? in.test : in.train) = std::make_shared<StoredRows>(r);
   }
   if (c.robust_samples > 0 || c.markers != "none") in.test_images = &data.test;
+  in.end_key = plan.models[job.end].sha256;
   return in;
 }
 

@@ -53,8 +53,8 @@ StitchConfig job_config(const Plan& p, const Job& j) {
 }
 
 // Writes a finished job's folder and results line; returns its summary row.
-Json job_write(Plan& p, const Job& j, const StitchConfig& one, const StitchLayer& T,
-               const JobInputs& in, const JobOutcome& out, size_t lockstep) {
+Json job_write(Plan& p, const Job& j, const StitchConfig& one, StitchLayer& T, const JobInputs& in,
+               const JobOutcome& out, size_t lockstep) {
   const c10::Device dev = device_parse(one.device);
   PlannedModel &F = p.models[j.front], &E = p.models[j.end];
   Json row = {{"name", one.name},
@@ -79,6 +79,7 @@ Json job_write(Plan& p, const Job& j, const StitchConfig& one, const StitchLayer
   row["test_rows"] = in.test->live() ? "live" : "store";
   row["lockstep_jobs"] = lockstep;
   row.update(provenance(dev.str()));
+  row["tf32"] = one.tf32 && dev.is_cuda();  // whether TF32 could be used
   row["front_sha256"] = F.sha256;
   row["end_sha256"] = E.sha256;
   const std::string config = YAML::Dump(stitch_config_dump(one));
@@ -98,6 +99,7 @@ Json job_write(Plan& p, const Job& j, const StitchConfig& one, const StitchLayer
   if (ec) throw StitchError(fmt::format("cannot create '{}': {}", j.dir, ec.message()));
   file_remove_temps(j.dir);  // one process runs a job: leftovers are from a killed one
   file_write_text(j.dir + "/config.resolved.yaml", config + "\n");
+  T->to(torch::kCPU);  // evaluated already: saved on the CPU, so any machine can load it
   file_write_atomic(j.dir + "/stitch.pt", [&](const std::string& tmp) { torch::save(T, tmp); });
   outcome_file_write(j.dir + "/outcomes.h5", outcomes_sets(out.eval.outcomes),
                      {{"key", j.key}, {"method", j.method}, {"seed", std::to_string(j.seed)}});
@@ -188,6 +190,7 @@ std::vector<Json> sweep_collect(const Plan& plan) {
 SweepOutcome sweep_run(Plan& plan, const Shard& shard) {
   interrupt_install();
   threads_set(static_cast<int>(plan.config.job.threads));
+  tf32_set(plan.config.job.tf32);
   const std::vector<size_t> mine = plan_shard_jobs(plan, shard.index);
   SweepOutcome out;
   std::vector<size_t> todo;

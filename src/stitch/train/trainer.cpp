@@ -61,10 +61,15 @@ double robust_accuracy_eval(const ForwardFn& forward, const Dataset& d, const Pg
                   : 0.0;
 }
 
+namespace {
+constexpr int64_t kSyncSteps = 16;  // steps between read-backs of the training loss
+}  // namespace
+
 TrainResult train_model(const TrainConfig& c) {
   interrupt_install();
   const c10::Device device = device_parse(c.device);
   threads_set(static_cast<int>(c.threads));
+  tf32_set(false);  // float32 on CUDA as on the CPU
   torch::manual_seed(static_cast<uint64_t>(c.seed));
   const std::string out = c.out_path();
   const std::string src = c.model.empty() ? arch_path(c.arch, c.arch_dir) : c.model;
@@ -118,6 +123,7 @@ TrainResult train_model(const TrainConfig& c) {
     batcher.epoch_begin(e);
     double loss_sum = 0;
     int64_t correct = 0, seen = 0;
+    at::Tensor window_loss, window_hits;  // on the device, since the last read-back
     for (int64_t b = 0; b < nb; ++b, ++step) {
       interrupt_throw_if_requested();
       const uint64_t bseed =
@@ -147,18 +153,31 @@ TrainResult train_model(const TrainConfig& c) {
       opt->zero_grad();
       at::Tensor logits = m.forward(x);
       at::Tensor loss = torch::nn::functional::cross_entropy(logits, y);
-      const double lv = loss.item<double>();
-      if (!std::isfinite(lv))
-        throw StitchError(fmt::format(
-            "training loss is {} at epoch {} step {}: lower lr (now {}) or check the data", lv,
-            e + 1, b + 1, c.lr));
       loss.backward();
       opt->step();
-      loss_sum += lv;
-      correct += logits.argmax(1).eq(y).sum().item<int64_t>();
+      // Loss and accuracy are summed on the device and read back once per window of steps:
+      // each read-back is a device sync (two per step before).
+      const at::Tensor lv_t = loss.detach().to(at::kDouble);
+      const at::Tensor hits = logits.detach().argmax(1).eq(y).sum();
+      window_loss = window_loss.defined() ? window_loss + lv_t : lv_t;
+      window_hits = window_hits.defined() ? window_hits + hits : hits;
       seen += y.size(0);
-      loss_ema = step == 0 ? lv : 0.98 * loss_ema + 0.02 * lv;
-      progress.update(step + 1, fmt::format("epoch {}/{} loss {:.3f}", e + 1, c.epochs, loss_ema));
+      if ((b + 1) % kSyncSteps == 0 || b + 1 == nb) {
+        const int64_t n = (b % kSyncSteps) + 1;
+        const double lv = window_loss.item<double>();
+        if (!std::isfinite(lv))
+          throw StitchError(fmt::format(
+              "training loss is {} at epoch {} steps {}..{}: lower lr (now {}) or check the data",
+              lv / static_cast<double>(n), e + 1, b + 2 - n, b + 1, c.lr));
+        loss_sum += lv;
+        correct += window_hits.item<int64_t>();
+        window_loss = window_hits = at::Tensor();
+        const double mean = lv / static_cast<double>(n);
+        const double keep = std::pow(0.98, static_cast<double>(n));
+        loss_ema = step + 1 == n ? mean : keep * loss_ema + (1 - keep) * mean;
+        progress.update(step + 1,
+                        fmt::format("epoch {}/{} loss {:.3f}", e + 1, c.epochs, loss_ema));
+      }
     }
     history.push_back(
         {{"epoch", e + 1},

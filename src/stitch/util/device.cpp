@@ -1,5 +1,6 @@
 #include "stitch/util/device.h"
 
+#include <ATen/Context.h>
 #include <ATen/Parallel.h>
 #include <torch/cuda.h>
 #include <torch/version.h>
@@ -62,6 +63,11 @@ std::string torch_version() {
 
 bool cuda_available() {
   return torch::cuda::is_available();
+}
+
+void tf32_set(bool on) {
+  at::globalContext().setAllowTF32CuBLAS(on);
+  at::globalContext().setAllowTF32CuDNN(on);
 }
 
 std::string git_stamp() {

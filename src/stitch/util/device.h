@@ -14,4 +14,9 @@ c10::Device device_parse(const std::string& setting);
 // torch defaults to 1 thread on Debian.
 void threads_set(int n);
 
+// Whether CUDA matrix products (cuBLAS) and convolutions (cuDNN) may use TF32. PyTorch lets
+// cuDNN use it by default; stitch turns it off unless asked, so CPU and GPU agree to float32
+// rounding. No effect on the CPU.
+void tf32_set(bool on);
+
 }  // namespace stitch
