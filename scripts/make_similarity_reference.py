@@ -29,7 +29,7 @@ def linear_cka(x, y):  # HSIC_0 with H K H, divided out
     return hsic(K, L) / np.sqrt(hsic(K, K) * hsic(L, L))
 
 
-def hsic1(K, L):  # Song et al., exactly as METHODS §4
+def hsic1(K, L):  # Song et al., exactly as docs/methods.md §4
     n = K.shape[0]
     Kt, Lt = K - np.diag(np.diag(K)), L - np.diag(np.diag(L))
     one = np.ones(n)
@@ -88,7 +88,7 @@ def mutual_knn(x, y, k):
     return float(np.mean((ma * mb).sum(1) / k))
 
 
-def cknna(x, y, k):  # on raw features, the formula of METHODS §4 (no epsilon)
+def cknna(x, y, k):  # on raw features, the formula of docs/methods.md §4 (no epsilon)
     K, L = x @ x.T, y @ y.T
     mk, ml = topk_mask(K, k), topk_mask(L, k)
     m = mk * ml
@@ -116,7 +116,7 @@ def platonic_cknna(feats_a, feats_b, topk):
 
 
 def procrustes_stats(xf, yf, xt, yt):
-    """METHODS §3.1: centre with the fit means, R = U V^T from svd(Xc^T Yc); statistics of the
+    """docs/methods.md §3.1: centre with the fit means, R = U V^T from svd(Xc^T Yc); statistics of the
     fitted map y = (x - mu_x) R + mu_y on the held-out rows; EV against the held-out variance."""
     mx, my = xf.mean(0), yf.mean(0)
     u, s, vt = np.linalg.svd((xf - mx).T @ (yf - my), full_matrices=False)

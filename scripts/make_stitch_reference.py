@@ -16,7 +16,7 @@ n, p, q = 300, 6, 5
 X = rng.normal(size=(n, p)) * rng.uniform(0.5, 2.0, size=p) + rng.normal(size=p)
 Y = X @ rng.normal(size=(p, q)) + 0.3 * rng.normal(size=(n, q)) + rng.normal(size=q)
 
-# lstsq with bias: A = pinv([X 1]) Y, W = A[:-1]^T, b = A[-1]   (METHODS §1.4 / §2.3)
+# lstsq with bias: A = pinv([X 1]) Y, W = A[:-1]^T, b = A[-1]   (docs/methods.md §1.4 / §2.3)
 X1 = np.concatenate([X, np.ones((n, 1))], 1)
 A = np.linalg.pinv(X1) @ Y
 lstsq_w, lstsq_b = A[:-1].T, A[-1]
@@ -27,7 +27,7 @@ R[p, p] = 0
 Ar = np.linalg.solve(X1.T @ X1 + R, X1.T @ Y)
 ridge_w, ridge_b = Ar[:-1].T, Ar[-1]
 
-# Procrustes, square case (METHODS §3.1): centre, SVD of Xc^T Yc, R = U V^T
+# Procrustes, square case (docs/methods.md §3.1): centre, SVD of Xc^T Yc, R = U V^T
 Ysq = X @ np.linalg.qr(rng.normal(size=(p, p)))[0] * 1.7 + 0.05 * rng.normal(size=(n, p)) + 2.0
 mx, my = X.mean(0), Ysq.mean(0)
 Xc, Yc = X - mx, Ysq - my
@@ -38,7 +38,7 @@ D = np.ones(p)
 D[-1] = np.sign(np.linalg.det(U @ Vt))
 kabsch_r = U @ np.diag(D) @ Vt
 
-# Maiorca (METHODS §2.5): standard scaling (unbiased std), zero pad, Procrustes, de-scale
+# Maiorca (docs/methods.md §2.5): standard scaling (unbiased std), zero pad, Procrustes, de-scale
 sx, sy = X.std(0, ddof=1), Y.std(0, ddof=1)
 Xs = (X - X.mean(0)) / sx
 Ys = np.concatenate([(Y - Y.mean(0)) / sy, np.zeros((n, p - q))], 1)
@@ -46,7 +46,7 @@ U2, _, Vt2 = np.linalg.svd(Xs.T @ Ys)
 Rm = (U2 @ Vt2)[:, :q]
 maiorca_pred = (Xs @ Rm) * sy + Y.mean(0)
 
-# FuLA (METHODS §1.3): mean over layers of ||a_hat - a||_F / ||a||_F over whole batch tensors
+# FuLA (docs/methods.md §1.3): mean over layers of ||a_hat - a||_F / ||a||_F over whole batch tensors
 shapes = [(8, 4, 5, 5), (8, 6, 3, 3), (8, 10)]
 clean = [rng.normal(size=s) for s in shapes]
 stitched = [c + rng.normal(scale=0.1 * (k + 1), size=c.shape) for k, c in enumerate(clean)]

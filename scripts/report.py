@@ -337,6 +337,9 @@ def comparison_md(title, res, metric, label, name_a, name_b):
           "resampled jointly when paired). n = replicates of each side; with one replicate a "
           "side's interval covers its test images only (how precisely that stitch was "
           "measured), not another seed or model pair.", "",
+          f"{len(res)} cell(s) compared, each a separate 95 % interval (no correction for "
+          "multiple comparisons: an ordering read across many cells needs a pre-named "
+          "comparison).", "",
           "| cell | difference | 95 % interval | n | resampled | reading |", "|---|---|---|---|---|---|"]
     for c, d, lo, hi, na, nb, how in res:
         md.append(f"| {' / '.join(map(str, c))} | {d * mscale:+.2f} | [{lo * mscale:+.2f}, "
@@ -453,7 +456,8 @@ def main():
     md = [f"# Sweep `{name}`", "",
           f"{len(rows)} jobs from `{a.dir}/results.jsonl`; main metric: {mlabel}, "
           f"{label.describe(a.metric)}. Cells pool "
-          "replicates (model pairs of one condition × seeds): mean ± half-width of the 95 % "
+          "replicates (model pairs of one condition × seeds for trained methods; model pairs "
+          "only for closed forms, which seeds do not change): mean ± half-width of the 95 % "
           "t-interval (n); with n = 1 the interval is over test images (Wilson, or paired "
           "bootstrap for differences).", ""]
     allv = [r[a.metric] * mscale for r in rows if finite(r.get(a.metric))]

@@ -4,20 +4,38 @@
 #                                 and their CKA / kNN / Procrustes similarity per point
 #   bash scripts/run.sh test      install deps, build, run the test suite (ctest)
 #   bash scripts/run.sh build     install deps and build only
-# Env: BUILD_DIR (default build), JOBS (default: nproc).
+#   bash scripts/run.sh sanitize  AddressSanitizer + UndefinedBehaviorSanitizer build (build-asan/)
+#                                 and the whole suite under it; any report fails the run
+# Env: BUILD_DIR (default build, build-asan for sanitize), JOBS (default: nproc).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
 JOBS=${JOBS:-$(nproc)}
 what=${1:-}
-case "$what" in example|test|build) ;; *) echo "usage: $0 example|test|build" >&2; exit 2 ;; esac
+case "$what" in example|test|build|sanitize) ;; *) echo "usage: $0 example|test|build|sanitize" >&2; exit 2 ;; esac
 
 bash scripts/install-deps.sh
-cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+# ccache rewrites paths under the repository to relative ones, so another checkout of the same
+# sources (CI's fresh clone) hits the cache this one filled (no command line holds an absolute
+# path of the tree: see cmake/git_version.cmake).
+export CCACHE_BASEDIR="$PWD"
+if [ "$what" = sanitize ]; then
+  # vptr is off: Debian's libtorch has no typeinfo for c10::DynamicType (link error). Leak
+  # checks are off (libtorch's static initialisers) and so is the ODR check (docs/architecture.md
+  # §10). halt_on_error makes any ASan or UBSan report fail the test that triggered it.
+  BUILD_DIR=${BUILD_DIR_SANITIZE:-build-asan}
+  export ASAN_OPTIONS=detect_leaks=0:detect_odr_violation=0:halt_on_error=1
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  flags="-fsanitize=address,undefined -fno-sanitize=vptr -fno-omit-frame-pointer"
+  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSTITCH_BUILD_BENCH=OFF \
+    -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" >/dev/null
+else
+  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+fi
 cmake --build "$BUILD_DIR" -j "$JOBS"
 
 case "$what" in
-  test)
+  test|sanitize)
     cd "$BUILD_DIR" && ctest --output-on-failure -j "$JOBS"
     ;;
   example)

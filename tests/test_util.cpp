@@ -26,10 +26,10 @@ namespace stitch::test {
 namespace fs = std::filesystem;
 
 std::string arch_file(const std::string& arch) {
-  return std::string(STITCH_ARCH_DIR) + "/" + arch + ".pt";
+  return test::arch_dir() + "/" + arch + ".pt";
 }
 std::string fixture(const std::string& name) {
-  return std::string(STITCH_FIXTURE_DIR) + "/" + name;
+  return test::fixture_dir() + "/" + name;
 }
 
 namespace {
@@ -54,8 +54,7 @@ at::Tensor tensor_fixture(const std::string& file, const std::string& name) {
   static std::map<std::string, torch::jit::Module> loaded;
   auto it = loaded.find(file);
   if (it == loaded.end())
-    it = loaded.emplace(file, torch::jit::load(std::string(STITCH_TEST_DATA_DIR) + "/" + file))
-             .first;
+    it = loaded.emplace(file, torch::jit::load(test::data_dir() + "/" + file)).first;
   return it->second.attr(name).toTensor();
 }
 
@@ -86,7 +85,7 @@ int CliResult::err_lines() const {
 CliResult run_cli(const std::string& args) {
   const std::string dir = temp_dir();
   const std::string cmd =
-      std::string(STITCH_BINARY) + " " + args + " >" + dir + "/out 2>" + dir + "/err </dev/null";
+      test::binary() + " " + args + " >" + dir + "/out 2>" + dir + "/err </dev/null";
   CliResult r;
   const int status = std::system(cmd.c_str());
   r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -97,7 +96,7 @@ CliResult run_cli(const std::string& args) {
 
 int spawn_cli(const std::vector<std::string>& args, const std::string& out,
               const std::string& err) {
-  std::vector<std::string> all{STITCH_BINARY};
+  std::vector<std::string> all{binary()};
   all.insert(all.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& a : all) argv.push_back(a.data());
@@ -107,9 +106,10 @@ int spawn_cli(const std::vector<std::string>& args, const std::string& out,
   posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
   posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
   pid_t pid = 0;
-  const int rc = posix_spawn(&pid, STITCH_BINARY, &fa, nullptr, argv.data(), environ);
+  const std::string bin = binary();
+  const int rc = posix_spawn(&pid, bin.c_str(), &fa, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&fa);
-  EXPECT_EQ(rc, 0) << "cannot start " << STITCH_BINARY;
+  EXPECT_EQ(rc, 0) << "cannot start " << bin;
   return pid;
 }
 

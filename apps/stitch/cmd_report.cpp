@@ -20,6 +20,7 @@
 #include "stitch/runner/result_row.h"
 #include "stitch/runner/results.h"
 #include "stitch/util/error.h"
+#include "stitch/util/version.h"
 
 extern char** environ;
 
@@ -132,7 +133,7 @@ void add_report(CLI::App& app, std::function<int()>& run) {
               "'{}' has no results.jsonl; give the folder of a `stitch similarity` run", s));
       const char* py = std::getenv("STITCH_PYTHON");
       std::vector<std::string> argv{py ? py : "/usr/bin/python3",
-                                    std::string(STITCH_SOURCE_DIR) + "/scripts/report.py",
+                                    std::string(source_dir()) + "/scripts/report.py",
                                     c.dir,
                                     "--out",
                                     c.out.empty() ? c.dir + "/report" : c.out,

@@ -21,7 +21,7 @@ namespace fs = std::filesystem;
 
 namespace {
 std::string arch_dir_flag() {
-  return std::string("--set arch_dir=") + STITCH_ARCH_DIR;
+  return "--set arch_dir=" + stitch::test::arch_dir();
 }
 }  // namespace
 
@@ -108,7 +108,7 @@ TEST(Cli, InterruptLeavesNoFile) {
   const std::string out = dir + "/m.pt";
   const int pid =
       stitch::test::spawn_cli({"train-model", "--arch", "cnn", "--epochs", "50", "--threads", "1",
-                               "--set", std::string("arch_dir=") + STITCH_ARCH_DIR, "--out", out},
+                               "--set", "arch_dir=" + stitch::test::arch_dir(), "--out", out},
                               "/dev/null", dir + "/err");
   // Wait until training has started (the log line), then press Ctrl-C.
   for (int i = 0; i < 300; ++i) {

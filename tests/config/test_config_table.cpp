@@ -14,7 +14,7 @@
 namespace stitch {
 namespace {
 
-const std::string kSource = std::string(STITCH_TEST_DATA_DIR) + "/../..";
+const std::string kSource = test::data_dir() + "/../..";
 
 TEST(ConfigTable, EveryShippedConfigParsesWithItsTable) {
   int n = 0;

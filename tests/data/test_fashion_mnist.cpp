@@ -18,7 +18,7 @@ using stitch::test::error_of;
 namespace {
 // Facts computed independently by tests/fixtures/make_data_fixtures.py (gzip + numpy).
 nlohmann::json facts() {
-  std::ifstream in(std::string(STITCH_TEST_DATA_DIR) + "/fashion_mnist_facts.json");
+  std::ifstream in(test::data_dir() + "/fashion_mnist_facts.json");
   return nlohmann::json::parse(in);
 }
 

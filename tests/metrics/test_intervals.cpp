@@ -6,13 +6,14 @@
 #include <nlohmann/json.hpp>
 
 #include "stitch/metrics/intervals.h"
+#include "test_util.h"
 
 using namespace stitch;
 
 // Wilson intervals against SciPy's binomtest(...).proportion_ci(method="wilson")
 // (tests/fixtures/make_interval_reference.py).
 TEST(Intervals, WilsonMatchesScipy) {
-  std::ifstream in(std::string(STITCH_TEST_DATA_DIR) + "/interval_reference.json");
+  std::ifstream in(test::data_dir() + "/interval_reference.json");
   const nlohmann::json ref = nlohmann::json::parse(in);
   ASSERT_GE(ref["wilson"].size(), 5u);
   for (const auto& c : ref["wilson"]) {

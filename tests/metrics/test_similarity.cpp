@@ -73,15 +73,15 @@ TEST(Similarity, InvarianceIdentities) {
   EXPECT_NEAR(unbiased_cka(x, x), 1.0, 1e-10);
   EXPECT_NEAR(mutual_knn(x, x, 10), 1.0, 1e-12);
   EXPECT_NEAR(cknna(x, x, 10, "raw"), 1.0, 1e-10);
-  // CKNNA on raw features with k = n - 1 is unbiased CKA (METHODS §4).
+  // CKNNA on raw features with k = n - 1 is unbiased CKA (docs/methods.md §4).
   at::Tensor y = at::randn({80, 10}, at::kDouble);
   EXPECT_NEAR(cknna(x, y, 79, "raw"), unbiased_cka(x, y), 1e-9);
   // Independent random representations are far from identical.
   EXPECT_LT(linear_cka(x, y), 0.5);
 }
 
-// Linear CKA straight from the definition, HSIC_0 = tr(K H L H) with K = X X^T (METHODS §4), on
-// wide data (n < p: the Gram route) and tall data (n > p: the feature route).
+// Linear CKA straight from the definition, HSIC_0 = tr(K H L H) with K = X X^T (docs/methods.md
+// §4), on wide data (n < p: the Gram route) and tall data (n > p: the feature route).
 TEST(Similarity, LinearCkaMatchesTheHsicDefinitionOnWideAndTallData) {
   torch::manual_seed(3);
   for (auto [n, p, q] : {std::tuple<int64_t, int64_t, int64_t>{20, 50, 30}, {60, 8, 5}}) {

@@ -12,7 +12,7 @@ static at::Tensor fixture_ref(const std::string& name) {
 }
 
 // Reference: scripts/make_stitch_reference.py (numpy float64). The C++ distance divides by
-// ||a|| + 1e-8 (METHODS §7 safety epsilon) and the reference by ||a||, so terms differ by
+// ||a|| + 1e-8 (docs/methods.md §1.3 safety epsilon) and the reference by ||a||, so terms differ by
 // d * 1e-8 / ||a|| <= 1e-9 for these tensors (||a|| > 5, d < 1): the tolerance is 1e-9.
 TEST(Losses, FulaMatchesNumpyReference) {
   std::vector<at::Tensor> st, cl;

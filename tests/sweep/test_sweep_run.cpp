@@ -212,7 +212,7 @@ TEST(SweepRun, PlantedTrainingMarkersChangeTrainImagesKeysAndStoreEntries) {
 // read back from the store, up to float summation order; the live run (the only unit on its
 // models, so training and test rows are live) writes nothing to the store.
 TEST(SweepRun, LockstepOnLiveRowsEqualsOneByOneFromTheStore) {
-  const std::string zoo = std::string(STITCH_TEST_DATA_DIR) + "/../../models/zoo/";
+  const std::string zoo = test::data_dir() + "/../../models/zoo/";
   auto run = [&](bool lockstep, const std::string& stream) {
     SweepConfig c = sweep_config_parse(YAML::Load(
         "name: ls\nfront: " + zoo + "cnn_standard_s0.pt\nend: " + zoo +

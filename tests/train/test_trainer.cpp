@@ -17,7 +17,7 @@ namespace {
 TrainConfig small(const std::string& arch, const std::string& recipe, const std::string& out) {
   TrainConfig c;
   c.arch = arch;
-  c.arch_dir = STITCH_ARCH_DIR;
+  c.arch_dir = test::arch_dir();
   c.recipe = recipe;
   c.epochs = 2;
   c.train_samples = 3000;
@@ -56,7 +56,7 @@ TEST(Trainer, StandardRecipeLearnsAndRecordsMetadata) {
   EXPECT_NEAR(
       accuracy_eval([&](const at::Tensor& x) { return m.forward(x); }, test, c10::Device("cpu")),
       r.clean_accuracy, 1e-9);
-  EXPECT_TRUE(std::filesystem::is_empty(std::filesystem::path(out).parent_path()) == false);
+  EXPECT_EQ(StagedModel::load(out).meta().seed, 3) << "the file written is the model trained";
   for (const auto& e :
        std::filesystem::directory_iterator(std::filesystem::path(out).parent_path()))
     EXPECT_EQ(e.path().string().find(".tmp"), std::string::npos)
@@ -65,7 +65,7 @@ TEST(Trainer, StandardRecipeLearnsAndRecordsMetadata) {
 
 TEST(Trainer, ReinitDependsOnlyOnSeed) {
   auto params_after = [](uint64_t seed) {
-    StagedModel m = StagedModel::load(std::string(STITCH_ARCH_DIR) + "/resnet.pt");
+    StagedModel m = StagedModel::load(test::arch_dir() + "/resnet.pt");
     model_reinit(m, seed);
     std::vector<at::Tensor> ps;
     for (const auto& p : m.parameters()) ps.push_back(p.clone());
@@ -106,7 +106,7 @@ TEST(Trainer, AdversarialRecipeIsMoreRobustThanStandard) {
   const TrainResult rs = train_model(s), ra = train_model(a);
   EXPECT_GT(ra.robust_accuracy, rs.robust_accuracy + 0.15)
       << "standard " << rs.robust_accuracy << " adversarial " << ra.robust_accuracy;
-  EXPECT_GE(ra.robust_accuracy, 0.0);
+  EXPECT_GT(ra.clean_accuracy, 0.5) << "adversarial training still learns the clean task";
   EXPECT_LE(ra.robust_accuracy, ra.clean_accuracy + 0.05);
 }
 

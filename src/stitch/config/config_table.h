@@ -94,6 +94,12 @@ class ConfigTable : public ConfigTableBase {
     rows_.back().affects = a;
     return *this;
   }
+  // Classifies every row added so far that is still kUnset.
+  ConfigTable& affects_unset(Affects a) {
+    for (auto& r : rows_)
+      if (r.affects == Affects::kUnset) r.affects = a;
+    return *this;
+  }
   // A top-level key that the owner parses itself (allowed here, not dumped).
   ConfigTable& extra(std::string key) {
     extra_.insert(std::move(key));

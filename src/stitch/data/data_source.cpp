@@ -17,32 +17,25 @@ const ConfigTable<DataConfig>& data_config_table() {
   static const ConfigTable<DataConfig> t = [] {
     ConfigTable<DataConfig> t;
     t.add("source", &DataConfig::source, "image data set")
-        .choices({"fashion_mnist", "cifar10", "cifar100", "hdf5"})
-        .affects(Affects::kEveryJob);
+        .choices({"fashion_mnist", "cifar10", "cifar100", "hdf5"});
     t.add("dir", &DataConfig::dir,
-          "folder of the Fashion-MNIST IDX files or the CIFAR binary files")
-        .affects(Affects::kEveryJob);
-    t.add("file", &DataConfig::file, "hdf5: one file with groups train/ and test/")
-        .affects(Affects::kEveryJob);
-    t.add("train_file", &DataConfig::train_file, "hdf5: the training split's file")
-        .affects(Affects::kEveryJob);
-    t.add("test_file", &DataConfig::test_file, "hdf5: the test split's file")
-        .affects(Affects::kEveryJob);
-    t.add("label", &DataConfig::label, "cifar100 labels")
-        .choices({"fine", "coarse"})
-        .affects(Affects::kEveryJob);
+          "folder of the Fashion-MNIST IDX files or the CIFAR binary files");
+    t.add("file", &DataConfig::file, "hdf5: one file with groups train/ and test/");
+    t.add("train_file", &DataConfig::train_file, "hdf5: the training split's file");
+    t.add("test_file", &DataConfig::test_file, "hdf5: the test split's file");
+    t.add("label", &DataConfig::label, "cifar100 labels").choices({"fine", "coarse"});
     t.add("mean", &DataConfig::mean,
-          "per-channel mean subtracted for models that record no normalisation")
-        .affects(Affects::kEveryJob);
-    t.add("std", &DataConfig::std, "per-channel std divided by, for the same models")
-        .affects(Affects::kEveryJob);
+          "per-channel mean subtracted for models that record no normalisation");
+    t.add("std", &DataConfig::std, "per-channel std divided by, for the same models");
     t.add("input_shape", &DataConfig::input_shape, "C,H,W (default: from the data)")
         .range(1, 1 << 20)
         .affects(Affects::kNothing);
     t.add("label_map", &DataConfig::label_map,
           "relabel: class k becomes label_map[k], e.g. coarse groups (empty = as stored)")
-        .range(0, 1 << 20)
-        .affects(Affects::kEveryJob);
+        .range(0, 1 << 20);
+    // Every other data setting changes what a job reads: a new one is keyed too (conservative:
+    // a needless re-run, never a stale result reused).
+    t.affects_unset(Affects::kEveryJob);
     return t;
   }();
   return t;

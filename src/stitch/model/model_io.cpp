@@ -10,6 +10,7 @@
 
 #include "stitch/util/error.h"
 #include "stitch/util/fs.h"
+#include "stitch/util/version.h"
 
 namespace stitch {
 namespace fs = std::filesystem;
@@ -23,7 +24,7 @@ std::string arch_path(const std::string& arch, const std::string& arch_dir) {
   if (!arch_dir.empty())
     dirs.push_back(arch_dir);
   else
-    dirs = {"models/arch", std::string(STITCH_SOURCE_DIR) + "/models/arch"};
+    dirs = {"models/arch", std::string(source_dir()) + "/models/arch"};
   for (const auto& d : dirs) {
     const std::string p = d + "/" + arch + ".pt";
     if (fs::exists(p)) return p;

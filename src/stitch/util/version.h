@@ -7,6 +7,7 @@ namespace stitch {
 const char* git_commit();  // short commit hash, or "unknown" outside a git checkout
 bool git_dirty();          // true when tracked files differed from the commit at build time
 std::string git_stamp();   // the commit with "+dirty" appended when dirty: what records carry
+const char* source_dir();  // the source tree this build was configured from
 std::string project_version();
 std::string torch_version();   // e.g. "1.13.0"
 bool cuda_available();         // whether LibTorch sees a CUDA device
