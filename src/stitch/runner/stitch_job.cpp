@@ -26,7 +26,6 @@ namespace stitch {
 using Json = nlohmann::json;
 
 namespace {
-constexpr int64_t kEvalBatch = 500;
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -24,6 +24,8 @@ namespace stitch {
 
 class StagedModel;
 
+inline constexpr int64_t kEvalBatch = 500;  // test images per evaluation batch
+
 struct JobInputs {
   std::shared_ptr<RowSource> train;      // the fit split: "init" (closed form) or "train"
   std::shared_ptr<RowSource> test;       // the test split (evaluation), with both models' logits

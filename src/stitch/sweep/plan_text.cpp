@@ -8,7 +8,9 @@
 #include <fmt/format.h>
 
 #include "stitch/runner/methods.h"
+#include "stitch/runner/stitch_job.h"
 #include "stitch/sweep/job_inputs.h"
+#include "stitch/sweep/plan_memory.h"
 #include "stitch/sweep/sweep_run.h"
 #include "stitch/util/progress.h"
 
@@ -92,7 +94,8 @@ std::string sweep_plan_text(Plan& plan, int64_t shards) {
   }
   out += fmt::format("  store {}: {} to write, {} already there\n", plan.config.store_dir,
                      bytes_format(disk_new), bytes_format(disk_have));
-  // Memory: a group's stored activations (train + test), up to store.ram_mb, plus ~0.4 GB.
+  // Memory: measured (sweep/plan_memory.h) plus a group's stored activations (train + test) up
+  // to store.ram_mb.
   double group_max = 0;
   for (const auto& g : plan.groups) {
     std::set<std::string> seen;
@@ -105,10 +108,14 @@ std::string sweep_plan_text(Plan& plan, int64_t shards) {
     group_max = std::max(group_max, sum);
   }
   const double ram = std::min(group_max, static_cast<double>(plan.config.store_ram_mb) * 1048576);
+  const MemoryEstimate mem = plan_memory(plan, units, ram);
   out += fmt::format(
-      "  memory: ~{} per shard (activations in RAM up to store.ram_mb = {} MB; the rest is read "
-      "from disk batch by batch)\n",
-      bytes_format(ram + 0.4e9), plan.config.store_ram_mb);
+      "  memory: ~{} per shard, mostly {} (measured: {} process with models, {} stored "
+      "activations in RAM (store.ram_mb = {}), {} images, {} a training step at batch {}, {} an "
+      "evaluation batch of {}); add ~15 % for Slurm's --mem\n",
+      bytes_format(mem.total()), mem.dominant(), bytes_format(mem.base), bytes_format(mem.store),
+      plan.config.store_ram_mb, bytes_format(mem.data), bytes_format(mem.step), mem.step_batch,
+      bytes_format(mem.eval), kEvalBatch);
   double jobs_s = 0;
   const double batches = static_cast<double>(c.batch_size) / 128.0 *
                          static_cast<double>(c.epochs * (data.train.size() / c.batch_size));

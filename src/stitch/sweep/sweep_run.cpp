@@ -298,7 +298,7 @@ SweepOutcome sweep_run(Plan& plan, const Shard& shard) {
 std::vector<Json> stitch_experiment_run(const StitchConfig& c) {
   SweepConfig s;
   s.job = c;
-  s.models = {{c.front, c.end}};
+  s.models = {{c.front, c.end, ""}};
   s.front_points = {c.front_point};
   s.end_points = {c.end_point};
   s.store_dir = c.out_dir + "/store";
