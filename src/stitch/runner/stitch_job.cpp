@@ -348,16 +348,15 @@ at::Tensor end_pgd_predictions(const ForwardFn& end_fn, const Dataset& sub, cons
                                c10::Device dev, const std::string& end_key, const StitchConfig& c) {
   if (end_key.empty() || c.bn_mode != "eval") return robust_predictions(end_fn, sub, opt, dev);
   std::lock_guard<std::mutex> lock(g_end_pgd_mu);
-  std::map<std::string, at::Tensor>& done = g_end_pgd;
   const std::string key =
       fmt::format("{}|{}|{}|{}|{}|{}|{}|{}", end_key, data_identity(c.data), c.data.dir, sub.size(),
                   opt.epsilon, opt.alpha, opt.steps, dev.str());
-  auto it = done.find(key);
-  if (it != done.end()) {
+  auto it = g_end_pgd.find(key);
+  if (it != g_end_pgd.end()) {
     spdlog::debug("end model's PGD predictions reused ({} images)", sub.size());
     return it->second;
   }
-  return done[key] = robust_predictions(end_fn, sub, opt, dev);
+  return g_end_pgd[key] = robust_predictions(end_fn, sub, opt, dev);
 }
 
 // Evaluations that need the stitched model on new images (front recomputed): robust accuracy

@@ -124,11 +124,19 @@ void file_append_line(const std::string& path, const std::string& line) {
     throw StitchError(fmt::format("cannot append to '{}' (disk full?)", path));
 }
 
-FileLock::FileLock(const std::string& path, const std::string& waiting) {
-  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd_ < 0)
+namespace {
+// The lock file's descriptor (created if missing); throws naming the path.
+int lock_file_open(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0)
     throw StitchError(fmt::format("cannot create lock file '{}': {} (is the folder writable?)",
                                   path, std::strerror(errno)));
+  return fd;
+}
+}  // namespace
+
+FileLock::FileLock(const std::string& path, const std::string& waiting) {
+  fd_ = lock_file_open(path);
   bool told = false;
   // Polled rather than blocking, so Ctrl-C still stops a process that waits for another one.
   while (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
@@ -149,11 +157,12 @@ FileLock::FileLock(const std::string& path, const std::string& waiting) {
 
 std::unique_ptr<FileLock> FileLock::try_lock(const std::string& path) {
   std::unique_ptr<FileLock> lock(new FileLock());
-  lock->fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (lock->fd_ < 0)
-    throw StitchError(fmt::format("cannot create lock file '{}': {} (is the folder writable?)",
-                                  path, std::strerror(errno)));
-  if (::flock(lock->fd_, LOCK_EX | LOCK_NB) != 0) return nullptr;  // the destructor closes it
+  lock->fd_ = lock_file_open(path);  // the destructor closes it
+  while (::flock(lock->fd_, LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK) return nullptr;  // another process holds it
+    if (errno != EINTR)
+      throw StitchError(fmt::format("cannot lock '{}': {}", path, std::strerror(errno)));
+  }
   return lock;
 }
 
