@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "stitch/metrics/evaluate.h"
 #include "stitch/model/model_io.h"
 #include "stitch/model/staged_model.h"
 #include "stitch/train/trainer.h"

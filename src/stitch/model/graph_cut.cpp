@@ -133,28 +133,27 @@ Analysis analyse(Graph& g) {
   return a;
 }
 
-}  // namespace
+// A candidate boundary: a maximal sequence of consecutive data nodes sharing the same module
+// path prefix of length `depth`, ending at top-level node `end`.
+struct Run {
+  std::string name;
+  size_t end;
+  int depth;
+};
 
-std::vector<Boundary> boundaries_find(Graph& graph) {
-  const Analysis a = analyse(graph);
-  const size_t n = a.nodes.size();
-  // Only nodes that read the model's data define module calls: constants, attribute reads and
-  // other self-only nodes are hoisted by the inliner and can be recomputed on either side.
+// Every run at every depth, ordered by the node it ends at (shallower first on ties). Only
+// nodes that read the model's data define module calls: constants, attribute reads and other
+// self-only nodes are hoisted by the inliner and can be recomputed on either side.
+std::vector<Run> runs_find(const Analysis& a) {
   std::vector<size_t> dn;
   std::vector<std::vector<std::string>> paths;
   size_t max_depth = 0;
-  for (size_t i = 0; i < n; ++i) {
+  for (size_t i = 0; i < a.nodes.size(); ++i) {
     if (!a.data_node[i]) continue;
     dn.push_back(i);
     paths.push_back(node_path_or_nested(a.nodes[i]));
     max_depth = std::max(max_depth, paths.back().size());
   }
-  // Runs: maximal sequences of consecutive data nodes sharing the same path prefix of length d.
-  struct Run {
-    std::string name;
-    size_t end;
-    int depth;
-  };
   std::vector<Run> runs;
   const size_t m = dn.size();
   for (size_t d = 1; d <= max_depth; ++d) {
@@ -171,57 +170,85 @@ std::vector<Boundary> boundaries_find(Graph& graph) {
       i = j + 1;
     }
   }
-  const size_t last_data_node = m ? dn.back() : 0;
   std::stable_sort(runs.begin(), runs.end(), [](const Run& x, const Run& y) {
     return x.end != y.end ? x.end < y.end : x.depth < y.depth;
   });
-  std::map<std::string, int> seen;
-  std::vector<Boundary> out;
-  std::vector<Value*> all_values;  // every data value, with the index of its defining node
+  return runs;
+}
+
+// Every data value (the model inputs first, then node outputs), with the index of its defining
+// top-level node (0 for inputs).
+struct DataValues {
+  std::vector<Value*> values;
   std::vector<size_t> def_index;
+  size_t n_inputs = 0;
+};
+
+DataValues data_values(Graph& graph, const Analysis& a) {
+  DataValues d;
   for (size_t i = 1; i < graph.inputs().size(); ++i) {
-    all_values.push_back(graph.inputs()[i]);
-    def_index.push_back(0);
+    d.values.push_back(graph.inputs()[i]);
+    d.def_index.push_back(0);
   }
-  for (size_t i = 0; i < n; ++i)
+  d.n_inputs = d.values.size();
+  for (size_t i = 0; i < a.nodes.size(); ++i)
     for (Value* o : a.nodes[i]->outputs())
       if (a.data.count(o)) {
-        all_values.push_back(o);
-        def_index.push_back(i);
+        d.values.push_back(o);
+        d.def_index.push_back(i);
       }
-  const size_t n_inputs = graph.inputs().size() - 1;
-  for (const Run& r : runs) {
+  return d;
+}
+
+// Whether the graph can be cut after run r: exactly one tensor, made inside the model, crosses
+// it. Fills b's cuttable / value / reason.
+void boundary_classify(const Run& r, const Analysis& a, const DataValues& d, size_t last_data_node,
+                       Boundary& b) {
+  std::vector<size_t> crossing;
+  for (size_t v = 0; v < d.values.size(); ++v) {
+    if (v >= d.n_inputs && d.def_index[v] > r.end) continue;
+    auto it = a.last_use.find(d.values[v]);
+    if (it != a.last_use.end() && it->second > r.end) crossing.push_back(v);
+  }
+  if (r.end >= last_data_node) {
+    b.reason = "it is the last module call (nothing follows it)";
+  } else if (crossing.size() != 1) {
+    b.reason =
+        crossing.empty()
+            ? "no tensor crosses it"
+            : fmt::format("{} values cross it (a skip connection or second branch jumps over it)",
+                          crossing.size());
+  } else if (crossing[0] < d.n_inputs) {
+    b.reason = "only the model input crosses it (the module's output is unused)";
+  } else {
+    Value* v = d.values[crossing[0]];
+    if (!v->type()->cast<c10::TensorType>()) {
+      b.reason = fmt::format("the value crossing it is a {}, not a tensor", v->type()->str());
+    } else {
+      b.cuttable = true;
+      b.value_node = a.index.at(v->node());
+      b.value_offset = v->offset();
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<Boundary> boundaries_find(Graph& graph) {
+  const Analysis a = analyse(graph);
+  size_t last_data_node = 0;
+  for (size_t i = 0; i < a.nodes.size(); ++i)
+    if (a.data_node[i]) last_data_node = i;
+  const DataValues d = data_values(graph, a);
+  std::map<std::string, int> seen;
+  std::vector<Boundary> out;
+  for (const Run& r : runs_find(a)) {
     Boundary b;
     const int k = ++seen[r.name];
     b.name = k == 1 ? r.name : fmt::format("{}@{}", r.name, k);
     b.end_node = r.end;
     b.depth = r.depth;
-    std::vector<size_t> crossing;
-    for (size_t v = 0; v < all_values.size(); ++v) {
-      if (v >= n_inputs && def_index[v] > r.end) continue;
-      auto it = a.last_use.find(all_values[v]);
-      if (it != a.last_use.end() && it->second > r.end) crossing.push_back(v);
-    }
-    if (r.end >= last_data_node) {
-      b.reason = "it is the last module call (nothing follows it)";
-    } else if (crossing.size() != 1) {
-      b.reason =
-          crossing.empty()
-              ? "no tensor crosses it"
-              : fmt::format("{} values cross it (a skip connection or second branch jumps over it)",
-                            crossing.size());
-    } else if (crossing[0] < n_inputs) {
-      b.reason = "only the model input crosses it (the module's output is unused)";
-    } else {
-      Value* v = all_values[crossing[0]];
-      if (!v->type()->cast<c10::TensorType>()) {
-        b.reason = fmt::format("the value crossing it is a {}, not a tensor", v->type()->str());
-      } else {
-        b.cuttable = true;
-        b.value_node = a.index.at(v->node());
-        b.value_offset = v->offset();
-      }
-    }
+    boundary_classify(r, a, d, last_data_node, b);
     out.push_back(b);
   }
   return out;

@@ -6,6 +6,7 @@
 #include <array>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 
@@ -220,137 +221,183 @@ at::Tensor activation_rows(const at::Tensor& act, const std::string& layout) {
   return act.flatten(2).transpose(1, 2).reshape({-1, act.size(1)});
 }
 
+namespace {
+// One similarity table's inputs: both sides opened, the point pairs, the first n test images
+// (empty when both sides are activation files) and the output folder.
+struct SimilarityJob {
+  Side a, b;
+  Dataset test;
+  int64_t n = 0;
+  std::vector<std::pair<size_t, size_t>> pairs;
+  std::string dir;
+  c10::Device dev{"cpu"};
+};
+
+// Opens both sides and checks that they can be compared: same split, enough samples, the same
+// images, one minibatch at least.
+SimilarityJob similarity_open(const SimilarityConfig& c, c10::Device dev) {
+  // Models run on the first n test images; activation files must hold at least n samples.
+  Dataset test;
+  if (!activations_is_file(c.model_a) || !activations_is_file(c.model_b))
+    test = data_load(c.data, "test", c.samples);
+  SimilarityJob j{side_open(c.model_a, c.points_a, c, test, dev),
+                  side_open(c.model_b, c.points_b, c, test, dev), test};
+  j.dev = dev;
+  if (j.a.split != j.b.split)
+    throw StitchError(fmt::format("A holds {} activations but B holds {}; compare the same split",
+                                  j.a.split, j.b.split));
+  for (size_t i = 0; i < c.points_a.size(); ++i)
+    for (size_t k = 0; k < c.points_b.size(); ++k)
+      if (c.pairs == "grid" || i == k) j.pairs.emplace_back(i, k);
+  j.dir = c.out_dir + "/" + c.name;
+  std::error_code ec;
+  std::filesystem::create_directories(j.dir, ec);
+  if (ec)
+    throw StitchError(fmt::format("cannot create output folder '{}': {}", j.dir, ec.message()));
+  j.n = test.size() > 0 ? test.size() : c.samples;
+  for (const Side* s : {&j.a, &j.b})
+    if (!s->model && s->file_indices.size(0) < j.n)
+      throw StitchError(fmt::format("'{}' holds {} samples, {} are needed; use --samples {}",
+                                    s->path, s->file_indices.size(0), j.n,
+                                    s->file_indices.size(0)));
+  if (j.n < c.batch &&
+      std::find(c.metrics.begin(), c.metrics.end(), "minibatch_cka") != c.metrics.end())
+    throw StitchError(fmt::format(
+        "minibatch CKA: {} samples are less than one batch of {}; use --batch {} or fewer, or "
+        "leave minibatch_cka out of --metrics",
+        j.n, c.batch, j.n));
+  if (!side_indices(j.a, test, j.n).equal(side_indices(j.b, test, j.n)))
+    throw StitchError(
+        "A and B hold activations of different images; export both with the same --split and "
+        "--samples (or compare with the models themselves)");
+  return j;
+}
+
+// A row's settings and identity before its metrics: pair p of the job.
+nlohmann::json row_base(const SimilarityConfig& c, const SimilarityJob& j, size_t p) {
+  const auto [i, k] = j.pairs[p];
+  return nlohmann::json{{"name", c.name},
+                        {"method", "similarity"},
+                        {"seed", 0},
+                        {"front", c.model_a},
+                        {"end", c.model_b},
+                        {"front_point", c.points_a[i]},
+                        {"end_point", c.points_b[k]},
+                        {"split", j.a.split},
+                        {"samples", j.n},
+                        {"layout", c.layout},
+                        {"k", c.k},
+                        {"batch", c.batch},
+                        {"svcca_variance", c.svcca_variance},
+                        {"svcca_dims", c.svcca_dims},
+                        {"cknna_features", c.cknna_features},
+                        {"data", data_identity(c.data)},
+                        {"metrics", fmt::format("{}", fmt::join(c.metrics, ","))},
+                        {"front_sha256", j.a.sha256},
+                        {"end_sha256", j.b.sha256}};
+}
+
+// Fills `rows` with the finished rows of earlier runs and returns the pairs still to compute.
+std::vector<size_t> pairs_todo(const SimilarityConfig& c, const SimilarityJob& j,
+                               std::vector<nlohmann::json>& rows) {
+  std::map<std::string, nlohmann::json> done;
+  for (const auto& r : results_read(j.dir)) done[row_key(r).dump()] = r;
+  rows.assign(j.pairs.size(), nlohmann::json());
+  std::vector<size_t> todo;
+  for (size_t p = 0; p < j.pairs.size(); ++p) {
+    auto it = done.find(row_key(row_base(c, j, p)).dump());
+    if (it != done.end())
+      rows[p] = it->second;
+    else
+      todo.push_back(p);
+  }
+  return todo;
+}
+
+// The rows of `todo` with minibatch CKA streamed batch by batch (streamable metrics only).
+std::vector<nlohmann::json> rows_streamed(const SimilarityConfig& c, SimilarityJob& j,
+                                          const std::vector<size_t>& todo) {
+  std::vector<std::array<int64_t, 3>> shape;
+  const auto acc = stream_minibatch_cka(j.a, j.b, c, j.test, j.n, j.pairs, todo, j.dev, shape);
+  std::vector<nlohmann::json> out;
+  for (size_t p : todo) {
+    nlohmann::json r = row_base(c, j, p);
+    r["rows"] = shape[p][0];
+    r["front_features"] = shape[p][1];
+    r["end_features"] = shape[p][2];
+    r["streamed"] = true;
+    r["minibatch_cka"] = acc[p].value();
+    r["minibatch_batches"] = acc[p].batches();
+    out.push_back(r);
+  }
+  return out;
+}
+
+// The rows of `todo` from the whole activations of every point, each row handed to `finish`
+// as soon as it is computed. One Representation per point: its Grams, SVD and neighbour lists
+// are computed once and shared by every pair it is in (made on first use, so unused points
+// cost nothing). A minibatch-CKA batch is the rows of `batch` inputs (batch x positions for
+// positions).
+void rows_whole(const SimilarityConfig& c, SimilarityJob& j, const std::vector<size_t>& todo,
+                const std::function<void(size_t, nlohmann::json&)>& finish) {
+  const auto xa = side_rows(j.a, c.points_a, j.test, 0, j.n, c, j.dev);
+  const auto xb = side_rows(j.b, c.points_b, j.test, 0, j.n, c, j.dev);
+  auto rep = [&](const at::Tensor& x, const std::string& name) {
+    SimilarityOptions o;
+    o.k = c.k;
+    o.minibatch = c.batch * (x.size(0) / j.n);
+    o.svcca_variance = c.svcca_variance;
+    o.svcca_dims = c.svcca_dims;
+    o.cknna_features = c.cknna_features;
+    return Representation(x, o, name);
+  };
+  std::vector<Representation> ra, rb;
+  for (size_t i = 0; i < xa.size(); ++i)
+    ra.push_back(rep(xa[i], fmt::format("activations of A at {}", c.points_a[i])));
+  for (size_t k = 0; k < xb.size(); ++k)
+    rb.push_back(rep(xb[k], fmt::format("activations of B at {}", c.points_b[k])));
+  for (size_t p : todo) {
+    interrupt_throw_if_requested();
+    nlohmann::json r = row_base(c, j, p);
+    r["streamed"] = false;
+    const auto [i, k] = j.pairs[p];
+    require_same_rows(ra[i], rb[k], j.n, c, i, k);
+    pair_metrics(ra[i], rb[k], j.n, c.metrics, r);
+    finish(p, r);
+  }
+}
+}  // namespace
+
 std::vector<nlohmann::json> similarity_run(const SimilarityConfig& c) {
   similarity_config_check(c);
   const c10::Device dev = device_parse(c.device);
   threads_set(static_cast<int>(c.threads));
   tf32_set(false);  // float32 on CUDA as on the CPU
   interrupt_install();
-  // Models run on the first n test images; activation files must hold at least n samples.
-  Dataset test;
-  if (!activations_is_file(c.model_a) || !activations_is_file(c.model_b))
-    test = data_load(c.data, "test", c.samples);
-  Side a = side_open(c.model_a, c.points_a, c, test, dev),
-       b = side_open(c.model_b, c.points_b, c, test, dev);
-  if (a.split != b.split)
-    throw StitchError(fmt::format("A holds {} activations but B holds {}; compare the same split",
-                                  a.split, b.split));
-  std::vector<std::pair<size_t, size_t>> pairs;
-  for (size_t i = 0; i < c.points_a.size(); ++i)
-    for (size_t j = 0; j < c.points_b.size(); ++j)
-      if (c.pairs == "grid" || i == j) pairs.emplace_back(i, j);
-
-  const std::string dir = c.out_dir + "/" + c.name;
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) throw StitchError(fmt::format("cannot create output folder '{}': {}", dir, ec.message()));
-  const int64_t n = test.size() > 0 ? test.size() : c.samples;
-  for (const Side* s : {&a, &b})
-    if (!s->model && s->file_indices.size(0) < n)
-      throw StitchError(fmt::format("'{}' holds {} samples, {} are needed; use --samples {}",
-                                    s->path, s->file_indices.size(0), n, s->file_indices.size(0)));
-  if (n < c.batch &&
-      std::find(c.metrics.begin(), c.metrics.end(), "minibatch_cka") != c.metrics.end())
-    throw StitchError(fmt::format(
-        "minibatch CKA: {} samples are less than one batch of {}; use --batch {} or fewer, or "
-        "leave minibatch_cka out of --metrics",
-        n, c.batch, n));
-  if (!side_indices(a, test, n).equal(side_indices(b, test, n)))
-    throw StitchError(
-        "A and B hold activations of different images; export both with the same --split and "
-        "--samples (or compare with the models themselves)");
-  const std::string &sha_a = a.sha256, &sha_b = b.sha256;
-  auto row_base = [&](size_t i, size_t j) {
-    return nlohmann::json{{"name", c.name},
-                          {"method", "similarity"},
-                          {"seed", 0},
-                          {"front", c.model_a},
-                          {"end", c.model_b},
-                          {"front_point", c.points_a[i]},
-                          {"end_point", c.points_b[j]},
-                          {"split", a.split},
-                          {"samples", n},
-                          {"layout", c.layout},
-                          {"k", c.k},
-                          {"batch", c.batch},
-                          {"svcca_variance", c.svcca_variance},
-                          {"svcca_dims", c.svcca_dims},
-                          {"cknna_features", c.cknna_features},
-                          {"data", data_identity(c.data)},
-                          {"metrics", fmt::format("{}", fmt::join(c.metrics, ","))},
-                          {"front_sha256", sha_a},
-                          {"end_sha256", sha_b}};
-  };
-  std::map<std::string, nlohmann::json> done;
-  for (const auto& r : results_read(dir)) done[row_key(r).dump()] = r;
-  std::vector<nlohmann::json> rows(pairs.size());
-  std::vector<size_t> todo;
-  for (size_t p = 0; p < pairs.size(); ++p) {
-    auto it = done.find(row_key(row_base(pairs[p].first, pairs[p].second)).dump());
-    if (it != done.end())
-      rows[p] = it->second;
-    else
-      todo.push_back(p);
-  }
-  if (todo.size() < pairs.size())
+  SimilarityJob j = similarity_open(c, dev);
+  std::vector<nlohmann::json> rows;
+  const std::vector<size_t> todo = pairs_todo(c, j, rows);
+  if (todo.size() < j.pairs.size())
     spdlog::info("similarity {}: {} of {} pairs already in {}/results.jsonl, reused", c.name,
-                 pairs.size() - todo.size(), pairs.size(), dir);
+                 j.pairs.size() - todo.size(), j.pairs.size(), j.dir);
   if (todo.empty()) {
-    results_write_unique(dir);  // results.csv may lag results.jsonl after a kill
+    results_write_unique(j.dir);  // results.csv may lag results.jsonl after a kill
     return rows;
   }
-
-  file_write_text(dir + "/config.resolved.yaml", YAML::Dump(similarity_config_dump(c)) + "\n");
+  file_write_text(j.dir + "/config.resolved.yaml", YAML::Dump(similarity_config_dump(c)) + "\n");
   const auto t0 = std::chrono::steady_clock::now();
   auto finish = [&](size_t p, nlohmann::json& r) {
     r.update(provenance(dev.str()));
-    results_append(dir, r);
+    results_append(j.dir, r);
     rows[p] = r;
   };
   if (streamable(c.metrics)) {
-    std::vector<std::array<int64_t, 3>> shape;
-    const auto acc = stream_minibatch_cka(a, b, c, test, n, pairs, todo, dev, shape);
-    for (size_t p : todo) {
-      nlohmann::json r = row_base(pairs[p].first, pairs[p].second);
-      r["rows"] = shape[p][0];
-      r["front_features"] = shape[p][1];
-      r["end_features"] = shape[p][2];
-      r["streamed"] = true;
-      r["minibatch_cka"] = acc[p].value();
-      r["minibatch_batches"] = acc[p].batches();
-      finish(p, r);
-    }
+    std::vector<nlohmann::json> done = rows_streamed(c, j, todo);
+    for (size_t q = 0; q < todo.size(); ++q) finish(todo[q], done[q]);
   } else {
-    const auto xa = side_rows(a, c.points_a, test, 0, n, c, dev);
-    const auto xb = side_rows(b, c.points_b, test, 0, n, c, dev);
-    // One Representation per point: its Grams, SVD and neighbour lists are computed once and
-    // shared by every pair it is in (made on first use, so unused points cost nothing).
-    // A minibatch-CKA batch is the rows of `batch` inputs (batch x positions for positions).
-    auto rep = [&](const at::Tensor& x, const std::string& name) {
-      SimilarityOptions o;
-      o.k = c.k;
-      o.minibatch = c.batch * (x.size(0) / n);
-      o.svcca_variance = c.svcca_variance;
-      o.svcca_dims = c.svcca_dims;
-      o.cknna_features = c.cknna_features;
-      return Representation(x, o, name);
-    };
-    std::vector<Representation> ra, rb;
-    for (size_t i = 0; i < xa.size(); ++i)
-      ra.push_back(rep(xa[i], fmt::format("activations of A at {}", c.points_a[i])));
-    for (size_t j = 0; j < xb.size(); ++j)
-      rb.push_back(rep(xb[j], fmt::format("activations of B at {}", c.points_b[j])));
-    for (size_t p : todo) {
-      interrupt_throw_if_requested();
-      nlohmann::json r = row_base(pairs[p].first, pairs[p].second);
-      r["streamed"] = false;
-      const auto [i, j] = pairs[p];
-      require_same_rows(ra[i], rb[j], n, c, i, j);
-      pair_metrics(ra[i], rb[j], n, c.metrics, r);
-      finish(p, r);
-    }
+    rows_whole(c, j, todo, finish);
   }
-  results_write_unique(dir);
+  results_write_unique(j.dir);
   spdlog::info("similarity {}: {} pairs in {:.1f} s", c.name, todo.size(),
                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   return rows;

@@ -14,9 +14,9 @@
 #include <spdlog/spdlog.h>
 
 #include "stitch/data/markers.h"
+#include "stitch/metrics/evaluate.h"
 #include "stitch/model/staged_model.h"
 #include "stitch/objectives/losses.h"
-#include "stitch/train/trainer.h"
 #include "stitch/util/error.h"
 #include "stitch/util/fs.h"
 #include "stitch/util/progress.h"
@@ -117,6 +117,138 @@ class AutocastScope {
 // Steps between read-backs of the loss (NaN check, progress): each read-back syncs the device.
 constexpr int64_t kLossSyncSteps = 16;
 
+// Which tasks run the end model on their stitch outputs, and where their rows sit in the one
+// stacked pass: the logit users first, so that their logits are one prefix.
+struct TailLayout {
+  std::vector<size_t> tail;  // tasks whose loss runs the end model, logit users first
+  std::vector<int64_t> pos;  // each tail task's block of B rows in the stacked pass (-1: none)
+  size_t logit_tasks = 0;    // the first logit_tasks of `tail` need logits
+  bool any_logits = false, any_down = false;
+};
+
+TailLayout tail_layout(const std::vector<StitchTask>& tasks, const StitchConfig& c) {
+  TailLayout l;
+  l.pos.assign(tasks.size(), -1);
+  for (size_t k = 0; k < tasks.size(); ++k) {
+    l.any_logits = l.any_logits || tasks[k].m->needs_logits(c);
+    l.any_down = l.any_down || tasks[k].m->needs_downstream;
+    if (tasks[k].m->needs_logits(c)) l.tail.push_back(k);
+  }
+  l.logit_tasks = l.tail.size();
+  for (size_t k = 0; k < tasks.size(); ++k)
+    if (tasks[k].m->needs_downstream && !tasks[k].m->needs_logits(c)) l.tail.push_back(k);
+  for (size_t p = 0; p < l.tail.size(); ++p) l.pos[l.tail[p]] = static_cast<int64_t>(p);
+  return l;
+}
+
+// Each task's loss on one batch of frozen rows: the stitch outputs, one stacked pass of the
+// tail tasks' outputs through the end model, the clean downstream activations (stored, or run
+// live with batch statistics), then each method's loss.
+std::vector<at::Tensor> step_losses(const std::vector<StitchTask>& tasks, StagedModel& end,
+                                    const JobInputs& in, const StitchConfig& c, const TailLayout& l,
+                                    RowBatch& rb, const at::Tensor& idx) {
+  const int64_t B = idx.size(0);
+  const c10::Device dev = rb.front.device();
+  std::vector<at::Tensor> zs;
+  for (const auto& t : tasks) zs.push_back((*t.T)->forward(rb.front));
+  std::vector<at::Tensor> down_acts, clean;
+  at::Tensor logits;
+  if (!l.tail.empty()) {
+    std::vector<at::Tensor> stacked;
+    for (size_t k : l.tail) stacked.push_back(zs[k]);
+    const at::Tensor Z = stacked.size() == 1 ? stacked[0] : at::cat(stacked);
+    logits = tail_pass(end, Z, c.end_point, in.downstream, l.any_down ? &down_acts : nullptr,
+                       static_cast<int64_t>(l.logit_tasks) * B);
+  }
+  if (l.any_down && c.bn_mode == "train") {
+    torch::NoGradGuard ng;
+    tail_pass(end, rb.end, c.end_point, in.downstream, &clean, 0);
+  } else if (l.any_down) {
+    clean = std::move(rb.down);
+  }
+  const at::Tensor labels = in.train->labels().index_select(0, idx).to(dev);
+  std::vector<at::Tensor> losses;
+  for (size_t k = 0; k < tasks.size(); ++k) {
+    const Method& m = *tasks[k].m;
+    StepTensors s;
+    s.z = zs[k];
+    s.aj = rb.end;
+    s.labels = labels;
+    s.end_logits = rb.end_logits;
+    if (m.needs_logits(c)) s.logits = logits.narrow(0, l.pos[k] * B, B);
+    if (m.needs_downstream) {
+      for (const auto& a : down_acts) s.stitched_down.push_back(a.narrow(0, l.pos[k] * B, B));
+      s.clean_down = clean;
+    }
+    losses.push_back(m.loss(s, c).to(at::kFloat));
+  }
+  return losses;
+}
+
+// Each task's losses summed on the device and read back once per window of steps (a device
+// sync on GPUs): the NaN check, the smoothed loss of the progress line and the epoch means.
+struct LossTrack {
+  std::vector<double> ema, sum;
+  std::vector<at::Tensor> window;
+  explicit LossTrack(size_t k) : ema(k, 0), sum(k, 0), window(k) {}
+  void add(size_t k, const at::Tensor& loss) {
+    window[k] = window[k].defined() ? window[k] + loss.detach() : loss.detach();
+  }
+  // Reads the window of n steps ending at batch b (global step `step`) back.
+  void read(const std::vector<StitchTask>& tasks, const StitchConfig& c, int64_t epoch, int64_t b,
+            int64_t n, int64_t step) {
+    for (size_t k = 0; k < window.size(); ++k) {
+      const double lv = window[k].item<double>() / static_cast<double>(n);
+      window[k] = at::Tensor();
+      if (!std::isfinite(lv))
+        throw StitchError(fmt::format(
+            "{} seed {}: loss is {} at epoch {} steps {}..{}; lower train.lr (now {}) or "
+            "check the models",
+            tasks[k].m->name, tasks[k].seed, lv, epoch + 1, b + 2 - n, b + 1, c.lr));
+      sum[k] += lv * static_cast<double>(n);
+      const double keep = std::pow(0.98, static_cast<double>(n));
+      ema[k] = step + 1 == n ? lv : keep * ema[k] + (1 - keep) * lv;
+    }
+  }
+  std::string text() const {
+    std::string t = "loss";
+    for (size_t k = 0; k < ema.size(); ++k) t += fmt::format("{}{:.4f}", k ? "/" : " ", ema[k]);
+    return t;
+  }
+};
+
+// One optimiser step per stitch at learning rate lr, then the decoupled isometry step
+// (AdamO-style: Adam's moments never see it).
+void stitches_step(const std::vector<StitchTask>& tasks,
+                   std::vector<std::unique_ptr<torch::optim::Adam>>& opts, double lr,
+                   const StitchConfig& c) {
+  for (size_t k = 0; k < tasks.size(); ++k) {
+    opts[k]->step();
+    if (c.iso_lambda <= 0 || c.rank != 0) continue;
+    torch::NoGradGuard ng;
+    at::Tensor w = (*tasks[k].T)->named_parameters()["weight"];
+    w.sub_(lr * c.iso_lambda * isometry_grad(w));
+  }
+}
+
+// The training rows as a data set for a Batcher (only index and labels are used).
+Dataset train_rows(const JobInputs& in) {
+  Dataset rows;
+  rows.labels = in.train->labels();
+  rows.index = at::arange(in.train->rows(), at::kLong);
+  return rows;
+}
+
+// Throws when the training rows do not fill one batch.
+void batches_check(const Batcher& batcher, const StitchTask& first, const JobInputs& in,
+                   const StitchConfig& c) {
+  if (batcher.batches_per_epoch() == 0)
+    throw StitchError(
+        fmt::format("{}: {} training samples are less than one batch of {}; lower "
+                    "train.batch_size or raise data.train_samples",
+                    first.label, in.train->rows(), c.batch_size));
+}
+
 // Trains the stitches of `tasks` in lockstep: one fetch of the frozen rows per step (they
 // share seed, hence batch order) and one pass of their stacked outputs through the frozen end
 // model (the logit users' rows first, so their logits are one prefix), then one backward of the
@@ -125,58 +257,34 @@ constexpr int64_t kLossSyncSteps = 16;
 std::vector<Json> train_stitches(const std::vector<StitchTask>& tasks, StagedModel& end,
                                  const JobInputs& in, const StitchConfig& c) {
   const size_t K = tasks.size();
-  const StitchTask& first = tasks[0];
-  const c10::Device dev = (*first.T)->weight().device();
+  const c10::Device dev = (*tasks[0].T)->weight().device();
   const bool live_clean = c.bn_mode == "train";  // batch statistics: clean pass run per step
   if (K > 1 && live_clean)
     throw StitchError("lockstep training needs bn_mode: eval (batch statistics would mix)");
   std::vector<std::unique_ptr<torch::optim::Adam>> opts;
-  std::vector<size_t> tail;         // tasks whose loss runs the end model: logit users first
-  std::vector<int64_t> pos(K, -1);  // each tail task's block of B rows in the stacked pass
-  bool any_logits = false, any_down = false;
-  for (const auto& t : tasks) {
+  for (const auto& t : tasks)
     opts.push_back(std::make_unique<torch::optim::Adam>(
         (*t.T)->parameters(), torch::optim::AdamOptions(c.lr).weight_decay(c.weight_decay)));
-    any_logits = any_logits || t.m->needs_logits(c);
-    any_down = any_down || t.m->needs_downstream;
-  }
-  for (size_t k = 0; k < K; ++k)
-    if (tasks[k].m->needs_logits(c)) tail.push_back(k);
-  const size_t logit_tasks = tail.size();
-  for (size_t k = 0; k < K; ++k)
-    if (tasks[k].m->needs_downstream && !tasks[k].m->needs_logits(c)) tail.push_back(k);
-  for (size_t p = 0; p < tail.size(); ++p) pos[tail[p]] = static_cast<int64_t>(p);
-  Dataset rows;  // only the index is used: rows of the training activations
-  rows.labels = in.train->labels();
-  rows.index = at::arange(in.train->rows(), at::kLong);
-  Batcher batcher(rows, c.batch_size, static_cast<uint64_t>(first.seed), true, /*drop_last=*/true);
+  const TailLayout layout = tail_layout(tasks, c);
+  const Dataset rows = train_rows(in);  // batch order follows the first task's seed
+  Batcher batcher(rows, c.batch_size, static_cast<uint64_t>(tasks[0].seed), true, true);
+  batches_check(batcher, tasks[0], in, c);
   const int64_t nb = batcher.batches_per_epoch(), total = nb * c.epochs;
-  if (nb == 0)
-    throw StitchError(
-        fmt::format("{}: {} training samples are less than one batch of {}; lower "
-                    "train.batch_size or raise data.train_samples",
-                    first.label, in.train->rows(), c.batch_size));
-  Progress progress(K == 1 ? first.label : fmt::format("{} (+{} in lockstep)", first.label, K - 1),
-                    total);
+  Progress progress(
+      K == 1 ? tasks[0].label : fmt::format("{} (+{} in lockstep)", tasks[0].label, K - 1), total);
   std::vector<Json> curves(K, Json::array());
   for (const auto& t : tasks) (*t.T)->train();
   end.train(live_clean);
+  LossTrack track(K);
   int64_t step = 0;
-  std::vector<double> ema(K, 0), sum(K, 0);
-  std::vector<at::Tensor> window(K);  // sums of the losses since the last read-back
-  auto ema_text = [&] {
-    std::string t = "loss";
-    for (size_t k = 0; k < K; ++k) t += fmt::format("{}{:.4f}", k ? "/" : " ", ema[k]);
-    return t;
-  };
   for (int64_t e = 0; e < c.epochs; ++e) {
     batcher.epoch_begin(e);
-    std::fill(sum.begin(), sum.end(), 0.0);
+    std::fill(track.sum.begin(), track.sum.end(), 0.0);
     for (int64_t b = 0; b < nb; ++b, ++step) {
       interrupt_throw_if_requested();
       const at::Tensor idx = batcher.batch_rows(b);
-      RowBatch rb = in.train->fetch(idx, RowsWanted{any_logits, any_down && !live_clean}, dev);
-      const int64_t B = idx.size(0);
+      RowBatch rb =
+          in.train->fetch(idx, RowsWanted{layout.any_logits, layout.any_down && !live_clean}, dev);
       const double lr = schedule_lr(c.schedule, c.lr, step, total);
       for (auto& o : opts) {
         for (auto& grp : o->param_groups())
@@ -185,80 +293,86 @@ std::vector<Json> train_stitches(const std::vector<StitchTask>& tasks, StagedMod
       }
       std::optional<AutocastScope> amp;
       amp.emplace(c.amp, dev);
-      std::vector<at::Tensor> zs;
-      for (const auto& t : tasks) zs.push_back((*t.T)->forward(rb.front));
-      std::vector<at::Tensor> down_acts, clean;
-      at::Tensor logits;
-      if (!tail.empty()) {
-        std::vector<at::Tensor> stacked;
-        for (size_t k : tail) stacked.push_back(zs[k]);
-        const at::Tensor Z = stacked.size() == 1 ? stacked[0] : at::cat(stacked);
-        logits = tail_pass(end, Z, c.end_point, in.downstream, any_down ? &down_acts : nullptr,
-                           static_cast<int64_t>(logit_tasks) * B);
-      }
-      if (any_down) {
-        if (live_clean) {
-          torch::NoGradGuard ng;
-          tail_pass(end, rb.end, c.end_point, in.downstream, &clean, 0);
-        } else {
-          clean = std::move(rb.down);
-        }
-      }
-      const at::Tensor labels = in.train->labels().index_select(0, idx).to(dev);
-      std::vector<at::Tensor> losses;
-      at::Tensor total_loss;
-      for (size_t k = 0; k < K; ++k) {
-        const Method& m = *tasks[k].m;
-        StepTensors s;
-        s.z = zs[k];
-        s.aj = rb.end;
-        s.labels = labels;
-        s.end_logits = rb.end_logits;
-        if (m.needs_logits(c)) s.logits = logits.narrow(0, pos[k] * B, B);
-        if (m.needs_downstream) {
-          for (const auto& a : down_acts) s.stitched_down.push_back(a.narrow(0, pos[k] * B, B));
-          s.clean_down = clean;
-        }
-        losses.push_back(m.loss(s, c).to(at::kFloat));
-        total_loss = total_loss.defined() ? total_loss + losses.back() : losses.back();
-      }
+      const std::vector<at::Tensor> losses = step_losses(tasks, end, in, c, layout, rb, idx);
+      at::Tensor total_loss = losses[0];
+      for (size_t k = 1; k < K; ++k) total_loss = total_loss + losses[k];
       amp.reset();  // backward runs outside autocast, as torch.autocast recommends
       total_loss.backward();
-      for (size_t k = 0; k < K; ++k) {
-        opts[k]->step();
-        const StitchLayer& T = *tasks[k].T;
-        if (c.iso_lambda > 0 && c.rank == 0) {  // decoupled AdamO-style step: moments never see it
-          torch::NoGradGuard ng;
-          at::Tensor w = T->named_parameters()["weight"];
-          w.sub_(lr * c.iso_lambda * isometry_grad(w));
-        }
-        window[k] = window[k].defined() ? window[k] + losses[k].detach() : losses[k].detach();
-      }
-      // The losses are read back (a device sync on GPUs) once per window of steps.
-      if ((b + 1) % kLossSyncSteps == 0 || b + 1 == nb) {
-        const int64_t n = (b % kLossSyncSteps) + 1;
-        for (size_t k = 0; k < K; ++k) {
-          const double lv = window[k].item<double>() / static_cast<double>(n);
-          window[k] = at::Tensor();
-          if (!std::isfinite(lv))
-            throw StitchError(fmt::format(
-                "{} seed {}: loss is {} at epoch {} steps {}..{}; lower train.lr (now {}) or "
-                "check the models",
-                tasks[k].m->name, tasks[k].seed, lv, e + 1, b + 2 - n, b + 1, c.lr));
-          sum[k] += lv * static_cast<double>(n);
-          const double keep = std::pow(0.98, static_cast<double>(n));
-          ema[k] = step + 1 == n ? lv : keep * ema[k] + (1 - keep) * lv;
-        }
-        progress.update(step + 1, ema_text());
-      }
+      stitches_step(tasks, opts, lr, c);
+      for (size_t k = 0; k < K; ++k) track.add(k, losses[k]);
+      if ((b + 1) % kLossSyncSteps != 0 && b + 1 != nb) continue;
+      track.read(tasks, c, e, b, (b % kLossSyncSteps) + 1, step);
+      progress.update(step + 1, track.text());
     }
     for (size_t k = 0; k < K; ++k)
-      curves[k].push_back({{"epoch", e + 1}, {"loss", sum[k] / static_cast<double>(nb)}});
+      curves[k].push_back({{"epoch", e + 1}, {"loss", track.sum[k] / static_cast<double>(nb)}});
   }
-  progress.finish(ema_text());
+  progress.finish(track.text());
   for (const auto& t : tasks) (*t.T)->eval();
   end.train(false);
   return curves;
+}
+
+// Per-layer sums over the test set for the relative distances and R^2 of each stitched model's
+// activations against the clean end activations (layer 0: the stitch point, then downstream).
+// Float tensors, sums accumulated in double (ATen's CPU norm accumulates float in double, its
+// float sum is a cascade sum): no double copies of the activations.
+struct LayerSums {
+  std::vector<double> ref2, sum, count;    // per layer: |a|^2, sum of a, entries of a
+  std::vector<std::vector<double>> diff2;  // per task and layer: |h - a|^2
+  LayerSums(size_t tasks, size_t layers)
+      : ref2(layers, 0),
+        sum(layers, 0),
+        count(layers, 0),
+        diff2(tasks, std::vector<double>(layers, 0)) {}
+  static double sq_norm(const at::Tensor& x) {
+    const double v = at::linalg_vector_norm(x, 2).item<double>();
+    return v * v;
+  }
+  // clean[l]: [n, ...]; stitched[l]: the K tasks' rows stacked, [K * n, ...].
+  void add(const std::vector<at::Tensor>& clean, const std::vector<at::Tensor>& stitched,
+           int64_t n) {
+    for (size_t l = 0; l < ref2.size(); ++l) {
+      const at::Tensor a = clean[l].cpu(), h = stitched[l].cpu();
+      ref2[l] += sq_norm(a);
+      sum[l] += a.sum().item<double>();
+      count[l] += static_cast<double>(a.numel());
+      for (size_t k = 0; k < diff2.size(); ++k)
+        diff2[k][l] += sq_norm(h.narrow(0, static_cast<int64_t>(k) * n, n) - a);
+    }
+  }
+  // Task k's relative distance, R^2 and FuLA test term per layer into ev.
+  void finish(size_t k, Evaluation& ev) const {
+    const size_t L = ref2.size();
+    for (size_t l = 0; l < L; ++l) {
+      const double d = std::sqrt(diff2[k][l]) / std::max(std::sqrt(ref2[l]), 1e-30);
+      // var = E[a^2] - E[a]^2 over all entries (one scalar mean, as the reference code logs it)
+      const double var = ref2[l] / count[l] - (sum[l] / count[l]) * (sum[l] / count[l]);
+      ev.layer_terms.push_back(d);
+      ev.layer_r2.push_back(1.0 - (diff2[k][l] / count[l]) / std::max(var, 1e-30));
+      ev.fula_test += d / static_cast<double>(L);
+    }
+    ev.stitch_residual = ev.layer_terms[0];
+  }
+};
+
+// The classification side of one evaluation: predictions, accuracies and agreements of the
+// stitched logits lg [N, K] against the end's and the front's on labels y [N].
+void classification_fill(const at::Tensor& lg, const at::Tensor& end_lg, const at::Tensor& front_lg,
+                         const at::Tensor& y, Evaluation& ev) {
+  ev.outcomes.label = y.to(at::kLong);
+  ev.outcomes.end_pred = end_lg.argmax(1);
+  ev.outcomes.front_pred = front_lg.argmax(1);
+  ev.outcomes.stitched_pred = lg.argmax(1);
+  ev.stitched_acc = topk_accuracy(lg, y, 1);
+  ev.stitched_top5 = topk_accuracy(lg, y, 5);
+  ev.end_acc = topk_accuracy(end_lg, y, 1);
+  ev.front_acc = topk_accuracy(front_lg, y, 1);
+  ev.stitching_penalty = ev.end_acc - ev.stitched_acc;
+  ev.agreement = prediction_agreement(lg, end_lg);
+  ev.hard_agreement = correctness_agreement(lg, end_lg, y);
+  ev.soft_agreement = soft_agreement(lg, end_lg);
+  ev.kappa = error_consistency(lg, end_lg, y);
 }
 
 // Test-set evaluation of the stitches of a group in one pass: each test batch's frozen rows are
@@ -272,17 +386,9 @@ std::vector<Evaluation> evaluate(const std::vector<StitchTask>& tasks, StagedMod
   for (const auto& t : tasks) (*t.T)->eval();
   const c10::Device dev = (*tasks[0].T)->weight().device();
   RowSource& t = *in.test;
-  const size_t L = in.downstream.size() + 1;
-  std::vector<double> ref2(L, 0), sum(L, 0), count(L, 0);
-  std::vector<std::vector<double>> diff2(K, std::vector<double>(L, 0));
+  LayerSums sums(K, in.downstream.size() + 1);
   std::vector<std::vector<at::Tensor>> logits(K);
   std::vector<at::Tensor> end_lgs, front_lgs;
-  // Float tensors, sums accumulated in double (ATen's CPU norm accumulates float in double, its
-  // float sum is a cascade sum): no double copies of the activations.
-  auto sq_norm = [](const at::Tensor& x) {
-    const double v = at::linalg_vector_norm(x, 2).item<double>();
-    return v * v;
-  };
   const int64_t n_test = t.rows();
   for (int64_t s = 0; s < n_test; s += kEvalBatch) {
     interrupt_throw_if_requested();
@@ -294,13 +400,7 @@ std::vector<Evaluation> evaluate(const std::vector<StitchTask>& tasks, StagedMod
     std::vector<at::Tensor> st{Z}, cl{rb.end};
     const at::Tensor lg = tail_pass(end, Z, c.end_point, in.downstream, &st, Z.size(0)).cpu();
     cl.insert(cl.end(), rb.down.begin(), rb.down.end());
-    for (size_t l = 0; l < L; ++l) {
-      const at::Tensor a = cl[l].cpu(), h = st[l].cpu();
-      ref2[l] += sq_norm(a);
-      sum[l] += a.sum().item<double>();
-      count[l] += static_cast<double>(a.numel());
-      for (size_t k = 0; k < K; ++k) diff2[k][l] += sq_norm(h.narrow(0, k * n, n) - a);
-    }
+    sums.add(cl, st, n);
     for (size_t k = 0; k < K; ++k) logits[k].push_back(lg.narrow(0, k * n, n));
     end_lgs.push_back(rb.end_logits.cpu());
     front_lgs.push_back(rb.front_logits.cpu());
@@ -308,31 +408,9 @@ std::vector<Evaluation> evaluate(const std::vector<StitchTask>& tasks, StagedMod
   const at::Tensor y = t.labels().cpu(), end_lg = at::cat(end_lgs), front_lg = at::cat(front_lgs);
   std::vector<Evaluation> out(K);
   for (size_t k = 0; k < K; ++k) {
-    const at::Tensor lg = at::cat(logits[k]);
-    Evaluation& ev = out[k];
-    ev.outcomes.label = y.to(at::kLong);
-    ev.outcomes.end_pred = end_lg.argmax(1);
-    ev.outcomes.front_pred = front_lg.argmax(1);
-    ev.outcomes.stitched_pred = lg.argmax(1);
-    ev.stitched_acc = topk_accuracy(lg, y, 1);
-    ev.stitched_top5 = topk_accuracy(lg, y, 5);
-    ev.end_acc = topk_accuracy(end_lg, y, 1);
-    ev.front_acc = topk_accuracy(front_lg, y, 1);
-    ev.stitching_penalty = ev.end_acc - ev.stitched_acc;
-    ev.agreement = prediction_agreement(lg, end_lg);
-    ev.hard_agreement = correctness_agreement(lg, end_lg, y);
-    ev.soft_agreement = soft_agreement(lg, end_lg);
-    ev.kappa = error_consistency(lg, end_lg, y);
-    for (size_t l = 0; l < L; ++l) {
-      const double d = std::sqrt(diff2[k][l]) / std::max(std::sqrt(ref2[l]), 1e-30);
-      // var = E[a^2] - E[a]^2 over all entries (one scalar mean, as the reference code logs it)
-      const double var = ref2[l] / count[l] - (sum[l] / count[l]) * (sum[l] / count[l]);
-      ev.layer_terms.push_back(d);
-      ev.layer_r2.push_back(1.0 - (diff2[k][l] / count[l]) / std::max(var, 1e-30));
-      ev.fula_test += d / static_cast<double>(L);
-    }
-    ev.stitch_residual = ev.layer_terms[0];
-    ev.matrix = matrix_stats((*tasks[k].T)->weight());
+    classification_fill(at::cat(logits[k]), end_lg, front_lg, y, out[k]);
+    sums.finish(k, out[k]);
+    out[k].matrix = matrix_stats((*tasks[k].T)->weight());
   }
   return out;
 }

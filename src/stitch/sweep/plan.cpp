@@ -68,6 +68,119 @@ double job_cost(const StitchConfig& c, const Method& m) {
   if (m.closed_form) return 1.0 + eval;
   return 1.0 + eval + static_cast<double>(c.epochs * c.train_samples) / 2000.0;
 }
+
+// The state of one plan's expansion: models loaded once per path, groups by (front, end, end
+// point), and the jobs skipped in a grid with their reasons.
+struct PlanBuild {
+  Plan& p;
+  const SweepConfig& c;
+  c10::Device dev;
+  std::map<std::string, size_t> by_path, group_of;
+  std::map<std::string, int> stems;
+  std::map<std::string, int64_t> skipped;
+};
+
+// The index of a model in p.models, loaded (with its hash, label and output shape) on first use.
+size_t plan_model(PlanBuild& b, const std::string& path) {
+  auto it = b.by_path.find(path);
+  if (it != b.by_path.end()) return it->second;
+  const DataConfig& d = b.c.job.data;
+  PlannedModel m{path, "", "", StagedModel::load(path, b.dev), {}};
+  m.model.bind_data(b.p.input_shape, d.mean, d.std);
+  m.sha256 = file_sha256(path);
+  m.label = model_label(path);
+  if (b.stems[m.label]++ > 0) m.label += "-" + m.sha256.substr(0, 8);
+  {
+    at::NoGradGuard g;
+    std::vector<int64_t> shape{1};
+    shape.insert(shape.end(), b.p.input_shape.begin(), b.p.input_shape.end());
+    const at::Tensor y = m.model.forward(at::zeros(shape).to(b.dev));
+    m.output_shape.assign(y.sizes().begin() + 1, y.sizes().end());
+  }
+  b.p.models.push_back(std::move(m));
+  return b.by_path[path] = b.p.models.size() - 1;
+}
+
+// Appends one job to the plan and to its group.
+void plan_job_add(PlanBuild& b, Job j, const Method& m) {
+  const PlannedModel &F = b.p.models[j.front], &E = b.p.models[j.end];
+  j.key_settings =
+      job_key_settings(b.c, F.sha256, E.sha256, j.front_point, j.end_point, j.method, j.seed);
+  j.key = job_key(j.key_settings);
+  j.dir = fmt::format("{}/{}__{}/{}__{}/{}_s{}", b.p.dir, F.label, E.label, j.front_point,
+                      j.end_point, j.method, j.seed);
+  j.cost = job_cost(b.c.job, m);
+  const std::string gk = fmt::format("{}|{}|{}", j.front, j.end, j.end_point);
+  auto it = b.group_of.find(gk);
+  if (it == b.group_of.end()) {
+    b.p.groups.push_back(Group{j.front, j.end, j.end_point, {}, 0});
+    it = b.group_of.emplace(gk, b.p.groups.size() - 1).first;
+  }
+  Group& g = b.p.groups[it->second];
+  g.jobs.push_back(b.p.jobs.size());
+  g.cost += j.cost;
+  b.p.jobs.push_back(std::move(j));
+}
+
+// The jobs of one cell (front point fp -> end point ep of a model pair): every method x seed
+// that the cell supports. A cell or method that cannot run is an error when the cell is the
+// only one of its model pair (`single`, as in stitch run) and is skipped with a note in a grid
+// (e.g. a vector into a conv map, or FuLA at the last end point).
+void plan_cell(PlanBuild& b, const ModelPair& pair, size_t fi, size_t ei, const std::string& fp,
+               const std::string& ep, bool single) {
+  const StitchConfig& job = b.c.job;
+  const PlannedModel &F = b.p.models[fi], &E = b.p.models[ei];
+  StitchSpec spec{F.model.point(fp).shape, E.model.point(ep).shape, job.bn_before, job.bn_after,
+                  job.rank};
+  try {
+    StitchLayer{spec};  // unsupported shapes or ranks fail here, before any data is read
+  } catch (const StitchError& e) {
+    if (single) throw;
+    b.skipped[fmt::format("{} -> {}: {}", fp, ep, e.what())] +=
+        static_cast<int64_t>(job.methods.size() * job.seeds.size());
+    return;
+  }
+  const auto down = downstream_points(E.model, ep, job);
+  for (const auto& method : job.methods) {
+    const Method& m = method_get(method);
+    if (m.needs_downstream && down.empty()) {
+      if (single)
+        throw StitchError(fmt::format(
+            "{} needs end-model layers after end_point '{}' and {} has none (layers: {}); "
+            "choose an earlier end_point or use dm_hint",
+            method, ep, E.path, fmt::join(E.model.meta().stitch_points, ", ")));
+      b.skipped[fmt::format("{} at end point {}: no end-model layers after it", method, ep)] +=
+          static_cast<int64_t>(job.seeds.size());
+      continue;
+    }
+    if (m.needs_downstream && !job.fula_weights.empty() &&
+        job.fula_weights.size() != down.size() + 1)
+      throw StitchError(
+          fmt::format("fula.weights has {} entries but FuLA uses {} layers ({} and {})",
+                      job.fula_weights.size(), down.size() + 1, ep, fmt::join(down, ", ")));
+    for (int64_t seed : job.seeds)
+      plan_job_add(b, Job{fi, ei, fp, ep, method, seed, pair.condition}, m);
+  }
+}
+
+// The cells of one model pair under `pairs` (grid, zip or relative depth).
+void plan_model_pair(PlanBuild& b, const ModelPair& pair) {
+  const SweepConfig& c = b.c;
+  const size_t fi = plan_model(b, pair.front), ei = plan_model(b, pair.end);
+  const PlannedModel &F = b.p.models[fi], &E = b.p.models[ei];
+  const auto fps = points_resolve(F, c.front_points, "front");
+  const auto eps = points_resolve(E, c.end_points, "end");
+  if (c.pairs == "zip" && fps.size() != eps.size())
+    throw StitchError(fmt::format(
+        "pairs: zip needs as many front points ({}: {}) as end points ({}: {}); use pairs: grid",
+        F.label, fmt::join(fps, ","), E.label, fmt::join(eps, ",")));
+  for (size_t a = 0; a < fps.size(); ++a)
+    for (size_t e = 0; e < eps.size(); ++e) {
+      if (c.pairs == "zip" && a != e) continue;
+      if (c.pairs == "relative" && e != relative_index(a, fps.size(), eps.size())) continue;
+      plan_cell(b, pair, fi, ei, fps[a], eps[e], fps.size() == 1 && eps.size() == 1);
+    }
+}
 }  // namespace
 
 Plan plan_make(const SweepConfig& c, c10::Device dev) {
@@ -75,101 +188,9 @@ Plan plan_make(const SweepConfig& c, c10::Device dev) {
   p.config = c;
   p.dir = c.job.out_dir + "/" + c.job.name;
   p.input_shape = data_input_shape(c.job.data);
-  std::map<std::string, size_t> by_path;
-  std::map<std::string, int> stems;
-  auto model_index = [&](const std::string& path) {
-    auto it = by_path.find(path);
-    if (it != by_path.end()) return it->second;
-    PlannedModel m{path, "", "", StagedModel::load(path, dev), {}};
-    m.model.bind_data(p.input_shape, c.job.data.mean, c.job.data.std);
-    m.sha256 = file_sha256(path);
-    m.label = model_label(path);
-    if (stems[m.label]++ > 0) m.label += "-" + m.sha256.substr(0, 8);
-    {
-      at::NoGradGuard g;
-      std::vector<int64_t> shape{1};
-      shape.insert(shape.end(), p.input_shape.begin(), p.input_shape.end());
-      const at::Tensor y = m.model.forward(at::zeros(shape).to(dev));
-      m.output_shape.assign(y.sizes().begin() + 1, y.sizes().end());
-    }
-    p.models.push_back(std::move(m));
-    return by_path[path] = p.models.size() - 1;
-  };
-  std::map<std::string, size_t> group_of;
-  std::map<std::string, int64_t> skipped;
-  for (const auto& pair : c.models) {
-    const size_t fi = model_index(pair.front), ei = model_index(pair.end);
-    const PlannedModel &F = p.models[fi], &E = p.models[ei];
-    const auto fps = points_resolve(F, c.front_points, "front");
-    const auto eps = points_resolve(E, c.end_points, "end");
-    if (c.pairs == "zip" && fps.size() != eps.size())
-      throw StitchError(fmt::format(
-          "pairs: zip needs as many front points ({}: {}) as end points ({}: {}); use pairs: grid",
-          F.label, fmt::join(fps, ","), E.label, fmt::join(eps, ",")));
-    for (size_t a = 0; a < fps.size(); ++a)
-      for (size_t b = 0; b < eps.size(); ++b) {
-        if (c.pairs == "zip" && a != b) continue;
-        if (c.pairs == "relative" && b != relative_index(a, fps.size(), eps.size())) continue;
-        StitchSpec spec{F.model.point(fps[a]).shape, E.model.point(eps[b]).shape, c.job.bn_before,
-                        c.job.bn_after, c.job.rank};
-        // A cell that cannot be stitched is an error when it is the only one of its model pair
-        // (stitch run), and is skipped with a note in a grid (e.g. a vector into a conv map).
-        const bool single = fps.size() == 1 && eps.size() == 1;
-        try {
-          StitchLayer{spec};  // unsupported shapes or ranks fail here, before any data is read
-        } catch (const StitchError& e) {
-          if (single) throw;
-          skipped[fmt::format("{} -> {}: {}", fps[a], eps[b], e.what())] +=
-              static_cast<int64_t>(c.job.methods.size() * c.job.seeds.size());
-          continue;
-        }
-        const auto down = downstream_points(E.model, eps[b], c.job);
-        for (const auto& method : c.job.methods) {
-          const Method& m = method_get(method);
-          if (m.needs_downstream && down.empty()) {
-            if (single)
-              throw StitchError(fmt::format(
-                  "{} needs end-model layers after end_point '{}' and {} has none (layers: {}); "
-                  "choose an earlier end_point or use dm_hint",
-                  method, eps[b], E.path, fmt::join(E.model.meta().stitch_points, ", ")));
-            skipped[fmt::format("{} at end point {}: no end-model layers after it", method,
-                                eps[b])] += static_cast<int64_t>(c.job.seeds.size());
-            continue;
-          }
-          if (m.needs_downstream && !c.job.fula_weights.empty() &&
-              c.job.fula_weights.size() != down.size() + 1)
-            throw StitchError(fmt::format(
-                "fula.weights has {} entries but FuLA uses {} layers ({} and {})",
-                c.job.fula_weights.size(), down.size() + 1, eps[b], fmt::join(down, ", ")));
-          for (int64_t seed : c.job.seeds) {
-            Job j;
-            j.front = fi;
-            j.end = ei;
-            j.front_point = fps[a];
-            j.end_point = eps[b];
-            j.method = method;
-            j.seed = seed;
-            j.condition = pair.condition;
-            j.key_settings = job_key_settings(c, F.sha256, E.sha256, fps[a], eps[b], method, seed);
-            j.key = job_key(j.key_settings);
-            j.dir = fmt::format("{}/{}__{}/{}__{}/{}_s{}", p.dir, F.label, E.label, fps[a], eps[b],
-                                method, seed);
-            j.cost = job_cost(c.job, m);
-            const std::string gk = fmt::format("{}|{}|{}", fi, ei, eps[b]);
-            auto it = group_of.find(gk);
-            if (it == group_of.end()) {
-              p.groups.push_back(Group{fi, ei, eps[b], {}, 0});
-              it = group_of.emplace(gk, p.groups.size() - 1).first;
-            }
-            Group& g = p.groups[it->second];
-            g.jobs.push_back(p.jobs.size());
-            g.cost += j.cost;
-            p.jobs.push_back(std::move(j));
-          }
-        }
-      }
-  }
-  for (const auto& [what, n] : skipped)
+  PlanBuild b{p, c, dev};
+  for (const auto& pair : c.models) plan_model_pair(b, pair);
+  for (const auto& [what, n] : b.skipped)
     spdlog::warn("sweep {}: {} job(s) skipped, {}", c.job.name, n, what);
   std::set<std::string> dirs;
   for (const auto& j : p.jobs)

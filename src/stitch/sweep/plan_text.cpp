@@ -44,40 +44,43 @@ double point_bytes(const PlannedModel& m, const std::string& p, int64_t rows, in
   for (int64_t s : ShardData::shape(m, p)) n *= static_cast<double>(s);
   return n;
 }
-}  // namespace
 
-std::string sweep_plan_text(Plan& plan, int64_t shards) {
-  const StitchConfig& c = plan.config.job;
+// The jobs' states, and the measured fit + train seconds of finished jobs per method.
+struct JobCounts {
   std::vector<size_t> todo;
   int64_t done = 0, stale = 0, broken = 0;
   std::map<std::string, std::pair<double, int>> measured;  // method -> (seconds, jobs)
+};
+
+JobCounts jobs_count(const Plan& plan) {
+  JobCounts n;
   for (size_t i = 0; i < plan.jobs.size(); ++i) {
     Json row;
     const JobState s = job_state(plan.jobs[i], &row);
     if (s == JobState::kDone) {
-      ++done;
-      auto& m = measured[plan.jobs[i].method];
+      ++n.done;
+      auto& m = n.measured[plan.jobs[i].method];
       m.first += row.value("fit_seconds", 0.0) + row.value("train_seconds", 0.0);
       m.second += 1;
       continue;
     }
-    stale += s == JobState::kStale;
-    broken += s == JobState::kBroken;
-    todo.push_back(i);
+    n.stale += s == JobState::kStale;
+    n.broken += s == JobState::kBroken;
+    n.todo.push_back(i);
   }
-  std::string out = fmt::format(
-      "sweep {}: {} jobs ({} model pairs, {} groups of one pair and end point)\n"
-      "  done {}, to run {} (of which {} changed settings or models, {} unreadable results)\n",
-      c.name, plan.jobs.size(), plan.config.models.size(), plan.groups.size(), done, todo.size(),
-      stale, broken);
-  ShardData data(plan);
-  const int bytes = plan.config.store_dtype == "float16" ? 2 : 4;
+  return n;
+}
+
+// Bytes of the store that the jobs to run would write and that are already there, and the
+// seconds of building the missing part (forward passes of the frozen models).
+struct StoreEstimate {
   double disk_new = 0, disk_have = 0, build_s = 0;
-  std::map<size_t, double> fwd;
-  for (size_t mi = 0; mi < plan.models.size(); ++mi)
-    fwd[mi] = forward_seconds(plan.models[mi], plan.input_shape);
-  const std::vector<std::vector<size_t>> units = lockstep_units(plan, todo);
-  const LiveSplits live = live_splits(plan, units, data);
+};
+
+StoreEstimate store_estimate(const Plan& plan, ShardData& data, const std::vector<size_t>& todo,
+                             const LiveSplits& live, const std::map<size_t, double>& fwd) {
+  StoreEstimate est;
+  const int bytes = plan.config.store_dtype == "float16" ? 2 : 4;
   for (const auto& [what, points] : store_needs(plan, todo, live)) {
     const auto& [mi, split] = what;
     const PlannedModel& m = plan.models[mi];
@@ -88,14 +91,15 @@ std::string sweep_plan_text(Plan& plan, int64_t shards) {
     const int64_t n = e.indices.size(0);
     for (const auto& p : points) {
       const bool miss = std::find(missing.begin(), missing.end(), p) != missing.end();
-      (miss ? disk_new : disk_have) += point_bytes(m, p, n, bytes);
+      (miss ? est.disk_new : est.disk_have) += point_bytes(m, p, n, bytes);
     }
-    if (!missing.empty()) build_s += 1.2 * fwd[mi] * static_cast<double>(n) / 128.0;
+    if (!missing.empty()) est.build_s += 1.2 * fwd.at(mi) * static_cast<double>(n) / 128.0;
   }
-  out += fmt::format("  store {}: {} to write, {} already there\n", plan.config.store_dir,
-                     bytes_format(disk_new), bytes_format(disk_have));
-  // Memory: measured (sweep/plan_memory.h) plus a group's stored activations (train + test) up
-  // to store.ram_mb.
+  return est;
+}
+
+// The largest group's stored activations (train + test, float32): what store.ram_mb caps.
+double group_store_bytes(const Plan& plan, const ShardData& data, const LiveSplits& live) {
   double group_max = 0;
   for (const auto& g : plan.groups) {
     std::set<std::string> seen;
@@ -107,7 +111,81 @@ std::string sweep_plan_text(Plan& plan, int64_t shards) {
             sum += point_bytes(plan.models[what.first], p, data.data(what.second).size(), 4);
     group_max = std::max(group_max, sum);
   }
-  const double ram = std::min(group_max, static_cast<double>(plan.config.store_ram_mb) * 1048576);
+  return group_max;
+}
+
+// Seconds of the jobs to run, from measured forward passes (fwd: per model, 128 images) and
+// the timings of finished jobs of the same method where there are any.
+double jobs_seconds(const Plan& plan, const std::vector<std::vector<size_t>>& units,
+                    const LiveSplits& live, const ShardData& data,
+                    const std::map<size_t, double>& fwd, const JobCounts& counts) {
+  const StitchConfig& c = plan.config.job;
+  const double batches = static_cast<double>(c.batch_size) / 128.0 *
+                         static_cast<double>(c.epochs * (data.train.size() / c.batch_size));
+  const double test_batches = static_cast<double>(data.test.size()) / 128.0;
+  double jobs_s = 0;
+  for (const auto& unit : units) {
+    const Job& j0 = plan.jobs[unit[0]];
+    bool all_measured = true;
+    for (size_t ji : unit)
+      all_measured = all_measured && counts.measured.count(plan.jobs[ji].method);
+    // Live rows: both frozen models once per batch for the whole unit (lockstep shares them).
+    if (live.train.count(unit[0]) && !all_measured)
+      jobs_s += (fwd.at(j0.front) + fwd.at(j0.end)) * batches;
+    // Live test rows: both frozen models once over the test split for the unit.
+    if (live.test.count(unit[0])) jobs_s += (fwd.at(j0.front) + fwd.at(j0.end)) * test_batches;
+    for (size_t ji : unit) {
+      const Job& j = plan.jobs[ji];
+      const Method& m = method_get(j.method);
+      const double eval = fwd.at(j.end) * test_batches;
+      const auto it = counts.measured.find(j.method);
+      if (it != counts.measured.end())
+        jobs_s += it->second.first / it->second.second + eval;
+      else if (m.closed_form)
+        jobs_s += eval + 0.5;
+      else if (m.needs_downstream || m.needs_logits(c))  // stitched tail forward + backward
+        jobs_s += eval + 3.0 * fwd.at(j.end) * batches;
+      else  // trained at the stitch point only (dm_hint)
+        jobs_s += eval;
+    }
+  }
+  return jobs_s;
+}
+
+std::string shards_text(Plan& plan, int64_t shards) {
+  plan_shards(plan, shards);
+  if (shards <= 1) return "";
+  std::string out = fmt::format("  shards of {}: jobs per shard", shards);
+  for (int64_t s = 0; s < shards; ++s) out += fmt::format(" {}", plan_shard_jobs(plan, s).size());
+  out += "\n";
+  if (static_cast<int64_t>(plan.groups.size()) < shards)
+    out += fmt::format("  note: only {} groups, so {} shards will have nothing to do\n",
+                       plan.groups.size(), shards - static_cast<int64_t>(plan.groups.size()));
+  return out;
+}
+}  // namespace
+
+std::string sweep_plan_text(Plan& plan, int64_t shards) {
+  const StitchConfig& c = plan.config.job;
+  const JobCounts counts = jobs_count(plan);
+  std::string out = fmt::format(
+      "sweep {}: {} jobs ({} model pairs, {} groups of one pair and end point)\n"
+      "  done {}, to run {} (of which {} changed settings or models, {} unreadable results)\n",
+      c.name, plan.jobs.size(), plan.config.models.size(), plan.groups.size(), counts.done,
+      counts.todo.size(), counts.stale, counts.broken);
+  ShardData data(plan);
+  std::map<size_t, double> fwd;
+  for (size_t mi = 0; mi < plan.models.size(); ++mi)
+    fwd[mi] = forward_seconds(plan.models[mi], plan.input_shape);
+  const std::vector<std::vector<size_t>> units = lockstep_units(plan, counts.todo);
+  const LiveSplits live = live_splits(plan, units, data);
+  const StoreEstimate store = store_estimate(plan, data, counts.todo, live, fwd);
+  out += fmt::format("  store {}: {} to write, {} already there\n", plan.config.store_dir,
+                     bytes_format(store.disk_new), bytes_format(store.disk_have));
+  // Memory: measured (sweep/plan_memory.h) plus a group's stored activations (train + test) up
+  // to store.ram_mb.
+  const double ram = std::min(group_store_bytes(plan, data, live),
+                              static_cast<double>(plan.config.store_ram_mb) * 1048576);
   const MemoryEstimate mem = plan_memory(plan, units, ram);
   out += fmt::format(
       "  memory: ~{} per shard, mostly {} (measured: {} process with models, {} stored "
@@ -116,49 +194,13 @@ std::string sweep_plan_text(Plan& plan, int64_t shards) {
       bytes_format(mem.total()), mem.dominant(), bytes_format(mem.base), bytes_format(mem.store),
       plan.config.store_ram_mb, bytes_format(mem.data), bytes_format(mem.step), mem.step_batch,
       bytes_format(mem.eval), kEvalBatch);
-  double jobs_s = 0;
-  const double batches = static_cast<double>(c.batch_size) / 128.0 *
-                         static_cast<double>(c.epochs * (data.train.size() / c.batch_size));
-  for (const auto& unit : units) {
-    const Job& j0 = plan.jobs[unit[0]];
-    bool all_measured = true;
-    for (size_t ji : unit) all_measured = all_measured && measured.count(plan.jobs[ji].method);
-    // Live rows: both frozen models once per batch for the whole unit (lockstep shares them).
-    if (live.train.count(unit[0]) && !all_measured)
-      jobs_s += (fwd[j0.front] + fwd[j0.end]) * batches;
-    // Live test rows: both frozen models once over the test split for the unit.
-    if (live.test.count(unit[0]))
-      jobs_s += (fwd[j0.front] + fwd[j0.end]) * static_cast<double>(data.test.size()) / 128.0;
-    for (size_t ji : unit) {
-      const Job& j = plan.jobs[ji];
-      const Method& m = method_get(j.method);
-      const double eval = fwd[j.end] * static_cast<double>(data.test.size()) / 128.0;
-      const auto it = measured.find(j.method);
-      if (it != measured.end())
-        jobs_s += it->second.first / it->second.second + eval;
-      else if (m.closed_form)
-        jobs_s += eval + 0.5;
-      else if (m.needs_downstream || m.needs_logits(c))  // stitched tail forward + backward
-        jobs_s += eval + 3.0 * fwd[j.end] * batches;
-      else  // trained at the stitch point only (dm_hint)
-        jobs_s += eval;
-    }
-  }
+  const double jobs_s = jobs_seconds(plan, units, live, data, fwd, counts);
   out += fmt::format(
       "  time: ~{} on one shard here ({} building the store, {} for the jobs; rough, from "
       "measured forward passes{})\n",
-      duration_format(build_s + jobs_s), duration_format(build_s), duration_format(jobs_s),
-      measured.empty() ? "" : " and the timings of finished jobs");
-  plan_shards(plan, shards);
-  if (shards > 1) {
-    out += fmt::format("  shards of {}: jobs per shard", shards);
-    for (int64_t s = 0; s < shards; ++s) out += fmt::format(" {}", plan_shard_jobs(plan, s).size());
-    out += "\n";
-    if (static_cast<int64_t>(plan.groups.size()) < shards)
-      out += fmt::format("  note: only {} groups, so {} shards will have nothing to do\n",
-                         plan.groups.size(), shards - static_cast<int64_t>(plan.groups.size()));
-  }
-  return out;
+      duration_format(store.build_s + jobs_s), duration_format(store.build_s),
+      duration_format(jobs_s), counts.measured.empty() ? "" : " and the timings of finished jobs");
+  return out + shards_text(plan, shards);
 }
 
 }  // namespace stitch

@@ -187,12 +187,17 @@ std::vector<Json> sweep_collect(const Plan& plan) {
   });
 }
 
-SweepOutcome sweep_run(Plan& plan, const Shard& shard) {
-  interrupt_install();
-  threads_set(static_cast<int>(plan.config.job.threads));
-  tf32_set(plan.config.job.tf32);
-  const std::vector<size_t> mine = plan_shard_jobs(plan, shard.index);
-  SweepOutcome out;
+namespace {
+// One shard's progress while it runs its units: jobs done (run, failed or done elsewhere) of
+// `todo`, the start time for the ETA, and the first failure's message.
+struct RunState {
+  size_t done = 0, todo = 0;
+  std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now();
+  std::string first_failure;
+};
+
+// The jobs of `mine` that have no valid result yet (a stale or unreadable one is run again).
+std::vector<size_t> jobs_todo(const Plan& plan, const std::vector<size_t>& mine) {
   std::vector<size_t> todo;
   for (size_t ji : mine) {
     std::string why;
@@ -202,80 +207,107 @@ SweepOutcome sweep_run(Plan& plan, const Shard& shard) {
       spdlog::warn("{}: {}; running it again", job_label(plan, plan.jobs[ji]), why);
     todo.push_back(ji);
   }
-  const std::string name = plan.config.job.name;
+  return todo;
+}
+
+void rows_log(const std::vector<std::string>& labels, const std::vector<Json>& rows,
+              const RunState& st) {
+  const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - st.t0).count();
+  for (size_t k = 0; k < rows.size(); ++k)
+    spdlog::info("{}: stitched {:.2f}% end {:.2f}% agreement {:.2f}%{}", labels[k],
+                 100 * rows[k]["stitched_acc"].get<double>(),
+                 100 * rows[k]["end_acc"].get<double>(), 100 * rows[k]["agreement"].get<double>(),
+                 k + 1 < rows.size()
+                     ? ""
+                     : " | ETA " + duration_format(el / static_cast<double>(st.done) *
+                                                   static_cast<double>(st.todo - st.done)));
+}
+
+// Runs one claimed unit. When it fails, a lockstep unit goes back on the queue job by job (one
+// failing stitch must not take the others with it); a single job is counted as failed.
+void unit_try(Plan& plan, const std::vector<size_t>& unit, ShardData& data, ReaderCache& cache,
+              const LiveSplits& live, std::vector<std::vector<size_t>>& queue, SweepOutcome& out,
+              RunState& st) {
+  std::vector<std::string> labels;
+  for (size_t k = 0; k < unit.size(); ++k)
+    labels.push_back(
+        fmt::format("[{}/{}] {}", st.done + k + 1, st.todo, job_label(plan, plan.jobs[unit[k]])));
+  try {
+    const std::vector<Json> rows = unit_run(plan, unit, data, cache, live, labels);
+    out.ran += static_cast<int64_t>(rows.size());
+    st.done += rows.size();
+    rows_log(labels, rows, st);
+  } catch (const std::exception& e) {  // StitchError, or torch's c10::Error
+    if (interrupt_requested()) throw;
+    std::string what = e.what();
+    what = what.substr(0, what.find('\n'));
+    if (unit.size() > 1) {
+      spdlog::warn("{}: lockstep group of {} failed ({}); running its jobs one by one", labels[0],
+                   unit.size(), what);
+      for (auto it = unit.rbegin(); it != unit.rend(); ++it)
+        if (job_state(plan.jobs[*it]) != JobState::kDone) queue.push_back({*it});
+      return;
+    }
+    ++out.failed;
+    ++st.done;
+    spdlog::error("{}: failed, nothing written: {}", labels[0], what);
+    if (st.first_failure.empty()) st.first_failure = what;
+  }
+}
+
+// Builds the store the jobs of `todo` need, then runs their lockstep units in order, each
+// claimed first (a unit another run holds is left to it).
+void units_run(Plan& plan, const std::vector<size_t>& todo, SweepOutcome& out, RunState& st) {
+  ShardData data(plan);
+  for (auto& m : plan.models)
+    for (auto& t : m.model.parameters()) t.requires_grad_(false);
+  const std::vector<std::vector<size_t>> units = lockstep_units(plan, todo);
+  const LiveSplits live = live_splits(plan, units, data);
+  if (!live.train.empty() || !live.test.empty())
+    spdlog::info(
+        "rows computed live, not stored (store.stream: {}): training rows of {} of {} jobs, "
+        "test rows of {}",
+        plan.config.store_stream, live.train.size(), todo.size(), live.test.size());
+  data.build(plan, store_needs(plan, todo, live));
+  ReaderCache cache(plan.config.store_ram_mb << 20);
+  st.t0 = std::chrono::steady_clock::now();
+  std::string group;
+  std::vector<std::vector<size_t>> queue(units.rbegin(), units.rend());  // back = next
+  while (!queue.empty()) {
+    std::vector<std::unique_ptr<FileLock>> claims;
+    const std::vector<size_t> unit = unit_claim(plan, queue.back(), claims, out.elsewhere);
+    st.done += queue.back().size() - unit.size();
+    queue.pop_back();
+    if (unit.empty()) continue;
+    const Job& j0 = plan.jobs[unit[0]];
+    const std::string g = fmt::format("{}|{}|{}", j0.front, j0.end, j0.end_point);
+    if (g != group) cache.clear();
+    group = g;
+    unit_try(plan, unit, data, cache, live, queue, out, st);
+  }
+}
+}  // namespace
+
+SweepOutcome sweep_run(Plan& plan, const Shard& shard) {
+  interrupt_install();
+  threads_set(static_cast<int>(plan.config.job.threads));
+  tf32_set(plan.config.job.tf32);
+  const std::vector<size_t> mine = plan_shard_jobs(plan, shard.index);
+  SweepOutcome out;
+  const std::vector<size_t> todo = jobs_todo(plan, mine);
   spdlog::info("sweep {} shard {}/{}: threads {}, {} of {} jobs to run ({} in the whole sweep)",
-               name, shard.index, shard.count, at::get_num_threads(), todo.size(), mine.size(),
-               plan.jobs.size());
-  std::string first_failure;
+               plan.config.job.name, shard.index, shard.count, at::get_num_threads(), todo.size(),
+               mine.size(), plan.jobs.size());
+  RunState st;
+  st.todo = todo.size();
   if (!todo.empty()) {
     std::error_code ec;
     fs::create_directories(plan.dir, ec);
     file_check_writable(plan.dir + "/results.jsonl");  // before any long work
     file_write_text(plan.dir + "/sweep.resolved.yaml",
                     YAML::Dump(sweep_config_dump(plan.config)) + "\n");
-    ShardData data(plan);
-    for (auto& m : plan.models)
-      for (auto& t : m.model.parameters()) t.requires_grad_(false);
     try {
-      const std::vector<std::vector<size_t>> units = lockstep_units(plan, todo);
-      const LiveSplits live = live_splits(plan, units, data);
-      if (!live.train.empty() || !live.test.empty())
-        spdlog::info(
-            "rows computed live, not stored (store.stream: {}): training rows of {} of {} jobs, "
-            "test rows of {}",
-            plan.config.store_stream, live.train.size(), todo.size(), live.test.size());
-      data.build(plan, store_needs(plan, todo, live));
-      ReaderCache cache(plan.config.store_ram_mb << 20);
-      const auto t0 = std::chrono::steady_clock::now();
-      std::string group;
-      size_t done = 0;
-      std::vector<std::vector<size_t>> queue(units.rbegin(), units.rend());  // back = next
-      while (!queue.empty()) {
-        std::vector<std::unique_ptr<FileLock>> claims;
-        const std::vector<size_t> unit = unit_claim(plan, queue.back(), claims, out.elsewhere);
-        done += queue.back().size() - unit.size();
-        queue.pop_back();
-        if (unit.empty()) continue;
-        const Job& j0 = plan.jobs[unit[0]];
-        const std::string g = fmt::format("{}|{}|{}", j0.front, j0.end, j0.end_point);
-        if (g != group) cache.clear();
-        group = g;
-        std::vector<std::string> labels;
-        for (size_t k = 0; k < unit.size(); ++k)
-          labels.push_back(fmt::format("[{}/{}] {}", done + k + 1, todo.size(),
-                                       job_label(plan, plan.jobs[unit[k]])));
-        try {
-          const std::vector<Json> rows = unit_run(plan, unit, data, cache, live, labels);
-          const double el =
-              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-          out.ran += static_cast<int64_t>(rows.size());
-          done += rows.size();
-          for (size_t k = 0; k < rows.size(); ++k)
-            spdlog::info(
-                "{}: stitched {:.2f}% end {:.2f}% agreement {:.2f}%{}", labels[k],
-                100 * rows[k]["stitched_acc"].get<double>(), 100 * rows[k]["end_acc"].get<double>(),
-                100 * rows[k]["agreement"].get<double>(),
-                k + 1 < rows.size()
-                    ? ""
-                    : " | ETA " + duration_format(el / static_cast<double>(done) *
-                                                  static_cast<double>(todo.size() - done)));
-        } catch (const std::exception& e) {  // StitchError, or torch's c10::Error
-          if (interrupt_requested()) throw;
-          std::string what = e.what();
-          what = what.substr(0, what.find('\n'));
-          if (unit.size() > 1) {  // one failing stitch must not take the others with it
-            spdlog::warn("{}: lockstep group of {} failed ({}); running its jobs one by one",
-                         labels[0], unit.size(), what);
-            for (auto it = unit.rbegin(); it != unit.rend(); ++it)
-              if (job_state(plan.jobs[*it]) != JobState::kDone) queue.push_back({*it});
-            continue;
-          }
-          ++out.failed;
-          ++done;
-          spdlog::error("{}: failed, nothing written: {}", labels[0], what);
-          if (first_failure.empty()) first_failure = what;
-        }
-      }
+      units_run(plan, todo, out, st);
     } catch (const StitchError&) {
       if (interrupt_requested()) sweep_collect(plan);  // what finished is kept and listed
       throw;
@@ -291,7 +323,7 @@ SweepOutcome sweep_run(Plan& plan, const Shard& shard) {
   out.reused = static_cast<int64_t>(mine.size() - todo.size());
   if (out.failed > 0)
     throw StitchError(fmt::format("{} of {} jobs failed (the others are written); first: {}",
-                                  out.failed, todo.size(), first_failure));
+                                  out.failed, todo.size(), st.first_failure));
   return out;
 }
 

@@ -13,6 +13,7 @@
 
 #include "stitch/config/yaml_reader.h"
 #include "stitch/data/markers.h"
+#include "stitch/metrics/evaluate.h"
 #include "stitch/model/model_io.h"
 #include "stitch/model/staged_model.h"
 #include "stitch/util/device.h"
@@ -25,61 +26,29 @@
 
 namespace stitch {
 
-double accuracy_eval(const ForwardFn& forward, const Dataset& d, c10::Device device,
-                     int64_t batch) {
-  torch::NoGradGuard no_grad;
-  int64_t correct = 0;
-  for (int64_t s = 0; s < d.size(); s += batch) {
-    const int64_t len = std::min(batch, d.size() - s);
-    at::Tensor logits = forward(d.images.narrow(0, s, len).to(device));
-    correct += logits.argmax(1).eq(d.labels.narrow(0, s, len).to(device)).sum().item<int64_t>();
-  }
-  return d.size() ? static_cast<double>(correct) / static_cast<double>(d.size()) : 0.0;
-}
-
-at::Tensor robust_predictions(const ForwardFn& forward, const Dataset& d, const PgdOptions& opt,
-                              c10::Device device, int64_t batch) {
-  std::vector<at::Tensor> preds;
-  for (int64_t s = 0; s < d.size(); s += batch) {
-    interrupt_throw_if_requested();
-    const int64_t len = std::min(batch, d.size() - s);
-    at::Tensor x = d.images.narrow(0, s, len).to(device), y = d.labels.narrow(0, s, len).to(device);
-    PgdOptions o = opt;
-    o.seed = opt.seed + static_cast<uint64_t>(s);
-    at::Tensor adv = pgd_linf(forward, x, y, o);
-    torch::NoGradGuard no_grad;
-    preds.push_back(forward(adv).argmax(1).cpu());
-  }
-  return preds.empty() ? at::empty({0}, at::kLong) : at::cat(preds);
-}
-
-double robust_accuracy_eval(const ForwardFn& forward, const Dataset& d, const PgdOptions& opt,
-                            c10::Device device, int64_t batch) {
-  const at::Tensor p = robust_predictions(forward, d, opt, device, batch);
-  return d.size() ? static_cast<double>(p.eq(d.labels.cpu()).sum().item<int64_t>()) /
-                        static_cast<double>(d.size())
-                  : 0.0;
-}
-
 namespace {
 constexpr int64_t kSyncSteps = 16;  // steps between read-backs of the training loss
-}  // namespace
 
-TrainResult train_model(const TrainConfig& c) {
-  interrupt_install();
+// What one training job works on: the model on its device, the data and the recipe's markers.
+struct TrainSetup {
+  std::string src, out;
+  c10::Device device{"cpu"};
+  StagedModel model;
+  Dataset train, test;
+  int64_t classes = 0;
+  MarkerMode marker_mode{};
+};
+
+// Loads the untrained model and the data, checks labels against the model's classes and
+// re-initialises the weights from c.seed.
+TrainSetup train_setup(const TrainConfig& c) {
   const c10::Device device = device_parse(c.device);
-  threads_set(static_cast<int>(c.threads));
-  tf32_set(false);  // float32 on CUDA as on the CPU
-  torch::manual_seed(static_cast<uint64_t>(c.seed));
-  const std::string out = c.out_path();
   const std::string src = c.model.empty() ? arch_path(c.arch, c.arch_dir) : c.model;
   // Check the output location before spending minutes on training.
-  file_check_writable(out);
-
+  file_check_writable(c.out_path());
   const MarkerMode marker_mode = marker_mode_parse(c.marker_mode);
   Dataset train = data_load(c.data, "train");
   Dataset test = data_load(c.data, "test", c.test_samples);
-
   StagedModel m = StagedModel::load(src, c10::Device("cpu"));
   if (!m.meta().present)
     throw StitchError(
@@ -93,136 +62,178 @@ TrainResult train_model(const TrainConfig& c) {
   data_check_classes(c.data, {&train, &test}, src, classes);
   model_reinit(m, static_cast<uint64_t>(c.seed));
   m.to(device);
-  std::vector<at::Tensor> params = m.parameters();
-  for (auto& p : params) p.requires_grad_(true);
-  std::unique_ptr<torch::optim::Optimizer> opt;
-  if (c.optimizer == "sgd")
-    opt = std::make_unique<torch::optim::SGD>(params, torch::optim::SGDOptions(c.lr)
-                                                          .momentum(c.momentum)
-                                                          .nesterov(c.momentum > 0)
-                                                          .weight_decay(c.weight_decay));
-  else
-    opt = std::make_unique<torch::optim::Adam>(
-        params, torch::optim::AdamOptions(c.lr).weight_decay(c.weight_decay));
+  return TrainSetup{src, c.out_path(), device, std::move(m), train, test, classes, marker_mode};
+}
 
-  ForwardFn fwd = [&m](const at::Tensor& x) { return m.forward(x); };
-  Batcher batcher(train, c.batch_size, static_cast<uint64_t>(c.seed), /*shuffle=*/true,
+std::unique_ptr<torch::optim::Optimizer> optimizer_make(const TrainConfig& c,
+                                                        std::vector<at::Tensor> params) {
+  for (auto& p : params) p.requires_grad_(true);
+  if (c.optimizer == "sgd")
+    return std::make_unique<torch::optim::SGD>(params, torch::optim::SGDOptions(c.lr)
+                                                           .momentum(c.momentum)
+                                                           .nesterov(c.momentum > 0)
+                                                           .weight_decay(c.weight_decay));
+  return std::make_unique<torch::optim::Adam>(
+      params, torch::optim::AdamOptions(c.lr).weight_decay(c.weight_decay));
+}
+
+// One batch's inputs on the device under the recipe: augmented, with class markers (shortcut)
+// or with PGD examples made against the model in eval mode in front of the clean rows
+// (adversarial).
+at::Tensor batch_inputs(const TrainConfig& c, TrainSetup& s, const Dataset& batch,
+                        const at::Tensor& y, uint64_t bseed) {
+  at::Tensor x = images_augment(batch.images, c.augment, bseed);
+  if (c.recipe == "shortcut")
+    x = markers_apply(x, marker_classes(batch.labels, c.marker_prob, bseed ^ 0x5bd1e995ULL),
+                      s.marker_mode, bseed, s.classes);
+  x = x.to(s.device);
+  if (c.recipe != "adversarial") return x;
+  const int64_t n_adv =
+      static_cast<int64_t>(std::llround(c.adv_fraction * static_cast<double>(x.size(0))));
+  if (n_adv == 0) return x;
+  s.model.train(false);
+  PgdOptions po = c.pgd;
+  po.seed = bseed;
+  ForwardFn fwd = [&s](const at::Tensor& in) { return s.model.forward(in); };
+  at::Tensor adv = pgd_linf(fwd, x.narrow(0, 0, n_adv), y.narrow(0, 0, n_adv), po);
+  return at::cat({adv, x.narrow(0, n_adv, x.size(0) - n_adv)});
+}
+
+// Loss and hits summed on the device and read back once per window of steps: each read-back
+// is a device sync (two per step before).
+struct LossWindow {
+  at::Tensor loss, hits;
+  int64_t steps = 0;
+  void add(const at::Tensor& l, const at::Tensor& logits, const at::Tensor& y) {
+    const at::Tensor lv = l.detach().to(at::kDouble);
+    const at::Tensor h = logits.detach().argmax(1).eq(y).sum();
+    loss = loss.defined() ? loss + lv : lv;
+    hits = hits.defined() ? hits + h : h;
+    ++steps;
+  }
+};
+
+// Running totals of one epoch and the smoothed loss the progress line shows.
+struct EpochStats {
+  double loss_sum = 0, loss_ema = 0;
+  int64_t correct = 0, seen = 0;
+};
+
+// Reads the window back: throws on a non-finite loss, else adds it to the epoch's totals.
+void window_read(LossWindow& w, EpochStats& st, const TrainConfig& c, int64_t epoch, int64_t b,
+                 int64_t step) {
+  const double lv = w.loss.item<double>(), n = static_cast<double>(w.steps);
+  if (!std::isfinite(lv))
+    throw StitchError(fmt::format(
+        "training loss is {} at epoch {} steps {}..{}: lower lr (now {}) or check the data", lv / n,
+        epoch + 1, b + 2 - w.steps, b + 1, c.lr));
+  st.loss_sum += lv;
+  st.correct += w.hits.item<int64_t>();
+  const double keep = std::pow(0.98, n);
+  st.loss_ema = step + 1 == w.steps ? lv / n : keep * st.loss_ema + (1 - keep) * lv / n;
+  w = LossWindow{};
+}
+
+struct TrainLoop {
+  nlohmann::json history = nlohmann::json::array();
+  double loss_ema = 0, seconds = 0;
+  int64_t images = 0;
+};
+
+// The optimisation: c.epochs passes over shuffled batches (last partial batch dropped), the
+// learning rate set per step from the schedule.
+TrainLoop train_loop(const TrainConfig& c, TrainSetup& s) {
+  auto opt = optimizer_make(c, s.model.parameters());
+  Batcher batcher(s.train, c.batch_size, static_cast<uint64_t>(c.seed), /*shuffle=*/true,
                   /*drop_last=*/true);
   const int64_t nb = batcher.batches_per_epoch(), total = nb * c.epochs;
   spdlog::info(
       "train-model: {} {} seed {} on {} ({} train / {} test images, {} epochs x {} batches of {}, "
       "{} threads)",
-      m.meta().arch, c.recipe, c.seed, device.str(), train.size(), test.size(), c.epochs, nb,
-      c.batch_size, at::get_num_threads());
-  Progress progress(fmt::format("{}-{}-s{}", m.meta().arch, c.recipe, c.seed), total);
-  nlohmann::json history = nlohmann::json::array();
-  double loss_ema = 0;
+      s.model.meta().arch, c.recipe, c.seed, s.device.str(), s.train.size(), s.test.size(),
+      c.epochs, nb, c.batch_size, at::get_num_threads());
+  Progress progress(fmt::format("{}-{}-s{}", s.model.meta().arch, c.recipe, c.seed), total);
+  TrainLoop r;
+  EpochStats st;
   const auto t0 = std::chrono::steady_clock::now();
   int64_t step = 0;
   for (int64_t e = 0; e < c.epochs; ++e) {
     batcher.epoch_begin(e);
-    double loss_sum = 0;
-    int64_t correct = 0, seen = 0;
-    at::Tensor window_loss, window_hits;  // on the device, since the last read-back
+    st = EpochStats{0, st.loss_ema, 0, 0};
+    LossWindow w;
     for (int64_t b = 0; b < nb; ++b, ++step) {
       interrupt_throw_if_requested();
       const uint64_t bseed =
           static_cast<uint64_t>(c.seed) * 1'000'003ULL + static_cast<uint64_t>(step);
       Dataset batch = batcher.batch(b);
-      at::Tensor x = images_augment(batch.images, c.augment, bseed);
-      if (c.recipe == "shortcut")
-        x = markers_apply(x, marker_classes(batch.labels, c.marker_prob, bseed ^ 0x5bd1e995ULL),
-                          marker_mode, bseed, classes);
-      x = x.to(device);
-      at::Tensor y = batch.labels.to(device);
-      if (c.recipe == "adversarial") {
-        const int64_t n_adv =
-            static_cast<int64_t>(std::llround(c.adv_fraction * static_cast<double>(x.size(0))));
-        if (n_adv > 0) {
-          m.train(false);
-          PgdOptions po = c.pgd;
-          po.seed = bseed;
-          at::Tensor adv = pgd_linf(fwd, x.narrow(0, 0, n_adv), y.narrow(0, 0, n_adv), po);
-          x = at::cat({adv, x.narrow(0, n_adv, x.size(0) - n_adv)});
-        }
-      }
-      m.train(true);
+      at::Tensor y = batch.labels.to(s.device);
+      at::Tensor x = batch_inputs(c, s, batch, y, bseed);
+      s.model.train(true);
       for (auto& g : opt->param_groups())
         static_cast<torch::optim::OptimizerOptions&>(g.options())
             .set_lr(schedule_lr(c.schedule, c.lr, step, total));
       opt->zero_grad();
-      at::Tensor logits = m.forward(x);
+      at::Tensor logits = s.model.forward(x);
       at::Tensor loss = torch::nn::functional::cross_entropy(logits, y);
       loss.backward();
       opt->step();
-      // Loss and accuracy are summed on the device and read back once per window of steps:
-      // each read-back is a device sync (two per step before).
-      const at::Tensor lv_t = loss.detach().to(at::kDouble);
-      const at::Tensor hits = logits.detach().argmax(1).eq(y).sum();
-      window_loss = window_loss.defined() ? window_loss + lv_t : lv_t;
-      window_hits = window_hits.defined() ? window_hits + hits : hits;
-      seen += y.size(0);
-      if ((b + 1) % kSyncSteps == 0 || b + 1 == nb) {
-        const int64_t n = (b % kSyncSteps) + 1;
-        const double lv = window_loss.item<double>();
-        if (!std::isfinite(lv))
-          throw StitchError(fmt::format(
-              "training loss is {} at epoch {} steps {}..{}: lower lr (now {}) or check the data",
-              lv / static_cast<double>(n), e + 1, b + 2 - n, b + 1, c.lr));
-        loss_sum += lv;
-        correct += window_hits.item<int64_t>();
-        window_loss = window_hits = at::Tensor();
-        const double mean = lv / static_cast<double>(n);
-        const double keep = std::pow(0.98, static_cast<double>(n));
-        loss_ema = step + 1 == n ? mean : keep * loss_ema + (1 - keep) * mean;
-        progress.update(step + 1,
-                        fmt::format("epoch {}/{} loss {:.3f}", e + 1, c.epochs, loss_ema));
-      }
+      w.add(loss, logits, y);
+      st.seen += y.size(0);
+      if ((b + 1) % kSyncSteps != 0 && b + 1 != nb) continue;
+      window_read(w, st, c, e, b, step);
+      progress.update(step + 1,
+                      fmt::format("epoch {}/{} loss {:.3f}", e + 1, c.epochs, st.loss_ema));
     }
-    history.push_back(
+    r.history.push_back(
         {{"epoch", e + 1},
-         {"loss", loss_sum / static_cast<double>(nb)},
-         {"train_accuracy", static_cast<double>(correct) / static_cast<double>(seen)}});
+         {"loss", st.loss_sum / static_cast<double>(nb)},
+         {"train_accuracy", static_cast<double>(st.correct) / static_cast<double>(st.seen)}});
   }
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  progress.finish(fmt::format("loss {:.3f}", loss_ema));
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  r.loss_ema = st.loss_ema;
+  r.images = total * c.batch_size;
+  progress.finish(fmt::format("loss {:.3f}", st.loss_ema));
+  return r;
+}
 
-  m.train(false);
-  TrainResult r;
-  r.path = out;
-  r.train_seconds = secs;
-  r.images_per_second = static_cast<double>(total * c.batch_size) / secs;
-  r.final_loss = loss_ema;
-  r.train_images = train.size();
-  r.test_images = test.size();
-  r.clean_accuracy = accuracy_eval(fwd, test, device);
+// Clean accuracy on the test images; PGD robust accuracy on the first robust_eval_samples;
+// for shortcut models, accuracy with the correct and with the next class's marker pasted in.
+void trained_evaluate(const TrainConfig& c, TrainSetup& s, TrainResult& r) {
+  s.model.train(false);
+  ForwardFn fwd = [&s](const at::Tensor& x) { return s.model.forward(x); };
+  r.clean_accuracy = accuracy_eval(fwd, s.test, s.device);
   if (c.robust_eval_samples > 0) {
     PgdOptions po = c.pgd;
     po.steps = c.robust_eval_steps;
     po.seed = 777;
     r.robust_accuracy =
-        robust_accuracy_eval(fwd, dataset_first(test, c.robust_eval_samples), po, device);
+        robust_accuracy_eval(fwd, dataset_first(s.test, c.robust_eval_samples), po, s.device);
   }
-  if (c.recipe == "shortcut") {
-    Dataset marked = test, rolled = test;
-    marked.images = markers_apply(test.images, test.labels, marker_mode, 4242, classes);
-    rolled.images = markers_apply(test.images, labels_roll(test.labels, 1, classes), marker_mode,
-                                  4242, classes);
-    r.marker_accuracy = accuracy_eval(fwd, marked, device);
-    r.rolled_marker_accuracy = accuracy_eval(fwd, rolled, device);
-  }
+  if (c.recipe != "shortcut") return;
+  Dataset marked = s.test, rolled = s.test;
+  marked.images = markers_apply(s.test.images, s.test.labels, s.marker_mode, 4242, s.classes);
+  rolled.images = markers_apply(s.test.images, labels_roll(s.test.labels, 1, s.classes),
+                                s.marker_mode, 4242, s.classes);
+  r.marker_accuracy = accuracy_eval(fwd, marked, s.device);
+  r.rolled_marker_accuracy = accuracy_eval(fwd, rolled, s.device);
+}
+
+// Writes the model with its metadata: recipe, seed, accuracies and the train_info JSON
+// (resolved config, provenance, timings, per-epoch history).
+void trained_save(const TrainConfig& c, TrainSetup& s, const TrainLoop& loop,
+                  const TrainResult& r) {
   nlohmann::json info;
   info["config"] = YAML::Dump(train_config_dump(c));
-  info["source_model"] = src;
-  info.update(provenance(device.str()));
+  info["source_model"] = s.src;
+  info.update(provenance(s.device.str()));
   info["threads"] = at::get_num_threads();
-  info["train_seconds"] = secs;
+  info["train_seconds"] = loop.seconds;
   info["images_per_second"] = r.images_per_second;
-  info["train_images"] = train.size();
-  info["test_images"] = test.size();
-  info["history"] = history;
+  info["train_images"] = s.train.size();
+  info["test_images"] = s.test.size();
+  info["history"] = loop.history;
   if (c.recipe == "shortcut") info["marker_mode"] = c.marker_mode;
-  ModelMeta meta = m.meta();
+  ModelMeta meta = s.model.meta();
   meta.recipe = c.recipe;
   meta.seed = c.seed;
   meta.epochs = c.epochs;
@@ -231,17 +242,36 @@ TrainResult train_model(const TrainConfig& c) {
   meta.marker_accuracy = r.marker_accuracy;
   meta.rolled_marker_accuracy = r.rolled_marker_accuracy;
   meta.train_info = info.dump();
-  model_meta_write(m, meta);
-  model_save(m, out);
+  model_meta_write(s.model, meta);
+  model_save(s.model, s.out);
+}
+}  // namespace
+
+TrainResult train_model(const TrainConfig& c) {
+  interrupt_install();
+  threads_set(static_cast<int>(c.threads));
+  tf32_set(false);  // float32 on CUDA as on the CPU
+  torch::manual_seed(static_cast<uint64_t>(c.seed));
+  TrainSetup s = train_setup(c);
+  const TrainLoop loop = train_loop(c, s);
+  TrainResult r;
+  r.path = s.out;
+  r.train_seconds = loop.seconds;
+  r.images_per_second = static_cast<double>(loop.images) / loop.seconds;
+  r.final_loss = loop.loss_ema;
+  r.train_images = s.train.size();
+  r.test_images = s.test.size();
+  trained_evaluate(c, s, r);
+  trained_save(c, s, loop, r);
   spdlog::info(
-      "train-model: saved {}: clean {:.2f}%{}{} in {}", out, 100 * r.clean_accuracy,
+      "train-model: saved {}: clean {:.2f}%{}{} in {}", s.out, 100 * r.clean_accuracy,
       r.robust_accuracy >= 0
           ? fmt::format(", PGD-{} robust {:.2f}%", c.robust_eval_steps, 100 * r.robust_accuracy)
           : "",
       r.marker_accuracy >= 0 ? fmt::format(", markers {:.2f}% / rolled {:.2f}%",
                                            100 * r.marker_accuracy, 100 * r.rolled_marker_accuracy)
                              : "",
-      duration_format(secs));
+      duration_format(loop.seconds));
   return r;
 }
 

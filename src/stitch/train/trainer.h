@@ -4,11 +4,6 @@
 #include <string>
 #include <vector>
 
-#include <ATen/core/Tensor.h>
-#include <c10/core/Device.h>
-
-#include "stitch/attack/pgd.h"
-#include "stitch/data/fashion_mnist.h"
 #include "stitch/train/train_config.h"
 
 namespace stitch {
@@ -23,17 +18,6 @@ struct TrainResult {
 
 // Runs one training job end to end. Ctrl-C stops between batches and writes nothing.
 TrainResult train_model(const TrainConfig& c);
-
-// Top-1 accuracy of forward on d (in batches of `batch`, on `device`, no grad).
-double accuracy_eval(const ForwardFn& forward, const Dataset& d, c10::Device device,
-                     int64_t batch = 500);
-// Predicted classes [N] (int64, CPU) of forward on PGD examples made against it (caller sets
-// eval mode); each batch's attack is seeded with opt.seed + its first row.
-at::Tensor robust_predictions(const ForwardFn& forward, const Dataset& d, const PgdOptions& opt,
-                              c10::Device device, int64_t batch = 250);
-// Accuracy on PGD examples made against forward (caller sets eval mode).
-double robust_accuracy_eval(const ForwardFn& forward, const Dataset& d, const PgdOptions& opt,
-                            c10::Device device, int64_t batch = 250);
 
 // Trains every model listed in a zoo YAML ({defaults: {...}, models: [{arch, recipe, seeds,
 // ...}]}), skipping models whose output file exists unless `force`. `overrides` (a settings
