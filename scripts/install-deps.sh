@@ -8,7 +8,7 @@ PKGS=(
   libyaml-cpp-dev libfmt-dev libspdlog-dev libcli11-dev nlohmann-json3-dev
   libhdf5-dev libgtest-dev zlib1g-dev libssl-dev
   dataset-fashion-mnist
-  python3-numpy python3-scipy python3-matplotlib python3-h5py python3-torchvision
+  python3-numpy python3-scipy python3-matplotlib python3-h5py python3-torchvision python3-yaml
 )
 # A throw-away single-node Slurm for the job-array integration test (tests/slurm/). Optional:
 # when these cannot be installed the test skips itself with a message.

@@ -1,0 +1,73 @@
+"""Shared by the second-edition study scripts (experiments/shortcut_dose.py,
+experiments/shortcut_transfer.py): reading a sweep's rows, replicate-aware means and
+differences with 95 % two-level bootstrap intervals (scripts/report_stats.py), and writing a
+generated section into experiments/README.md between its markers.
+"""
+import json
+import os
+import pathlib
+import sys
+
+import numpy as np
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+import report_stats as rs  # noqa: E402
+
+
+def rows(runs, name):
+    """The rows of runs/<name>/results.jsonl, or None when the sweep has not run."""
+    path = pathlib.Path(runs) / name / "results.jsonl"
+    if not path.exists():
+        return None
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def replicate_key(r):
+    """A replicate: one model pair and seed."""
+    return (os.path.basename(r["front"]), os.path.basename(r["end"]), r["seed"])
+
+
+def per_image(runs, name, rows_, metric):
+    """float [N] vectors of `metric`, one per row, or None when one is missing."""
+    v = [rs.per_image(str(pathlib.Path(runs) / name), r, metric) for r in rows_]
+    return None if any(x is None for x in v) else v
+
+
+def mean_ci(vectors):
+    """Mean over replicates of per-image vectors with the 95 % two-level bootstrap interval
+    (images resampled once per draw for every replicate, replicates resampled): the paired
+    bootstrap difference against all-zero vectors. Returns (mean, lo, hi) in points."""
+    d, lo, hi = rs.paired_bootstrap_diff(vectors, [np.zeros_like(v) for v in vectors], True)
+    return 100 * d, 100 * lo, 100 * hi
+
+
+def diff_ci(a, b):
+    """A - B over the same replicates and images, paired on both: (diff, lo, hi) in points."""
+    d, lo, hi = rs.paired_bootstrap_diff(a, b, True)
+    return 100 * d, 100 * lo, 100 * hi
+
+
+def fmt_ci(v, sign=True):
+    if v is None:
+        return "—"
+    f = "{:+.1f}" if sign else "{:.1f}"
+    return f"{f.format(v[0])} [{f.format(v[1])}, {f.format(v[2])}]"
+
+
+def readme_write(section, text, readme=ROOT / "experiments" / "README.md"):
+    """Replaces the lines between <!-- SECTION:begin ... --> and <!-- SECTION:end --> (atomic)."""
+    readme = pathlib.Path(readme)
+    src = readme.read_text()
+    begin, end = f"<!-- {section}:begin", f"<!-- {section}:end -->"
+    if begin not in src or end not in src:
+        sys.exit(f"{readme} has no '{begin}' / '{end}' markers: add them where the section goes")
+    a, b = src.index(begin), src.index(end) + len(end)
+    tmp = readme.with_suffix(".md.tmp")
+    tmp.write_text(src[:a] + text + src[b:])
+    os.replace(tmp, readme)
+
+
+def marker_lines(section):
+    return (f"<!-- {section}:begin (written by experiments/{section}.py from the runs; do not "
+            "edit) -->", f"<!-- {section}:end -->")
