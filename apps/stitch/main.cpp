@@ -6,11 +6,27 @@
 #include <malloc.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
+#include <string>
 
 #include "commands.h"
 #include "stitch/util/error.h"
+#include "stitch/util/fs.h"
 #include "stitch/util/version.h"
+
+namespace {
+// Prints the one-line error and returns the exit code; ends the process at once (no exit
+// handlers) when a library asked for it (stitch::exit_fast_request: HDF5 after a failed write).
+int error_exit(const std::string& msg) {
+  std::fprintf(stderr, "stitch: error: %s\n", msg.c_str());
+  if (stitch::exit_fast_requested()) {
+    std::fflush(nullptr);
+    std::_Exit(2);
+  }
+  return 2;
+}
+}  // namespace
 
 int main(int argc, char** argv) {
   // Keep freed tensor memory in the heap instead of handing it back to the OS after every batch:
@@ -49,12 +65,9 @@ int main(int argc, char** argv) {
     }
     return run();
   } catch (const stitch::StitchError& e) {
-    std::fprintf(stderr, "stitch: error: %s\n", e.what());
-    return 2;
+    return error_exit(e.what());
   } catch (const std::exception& e) {
     std::string msg = e.what();
-    msg = msg.substr(0, msg.find('\n'));
-    std::fprintf(stderr, "stitch: error: %s\n", msg.c_str());
-    return 2;
+    return error_exit(msg.substr(0, msg.find('\n')));
   }
 }

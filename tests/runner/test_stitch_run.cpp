@@ -12,6 +12,7 @@
 #include "stitch/stitchers/stitch_layer.h"
 #include "stitch/sweep/sweep_run.h"
 #include "stitch/util/error.h"
+#include "stitch_run_util.h"
 #include "test_util.h"
 
 using namespace stitch;
@@ -46,7 +47,7 @@ TEST(StitchRun, SelfStitchReproducesEndModelAtEveryPoint) {
     const std::string f = test::arch_file(arch);
     StagedModel m = StagedModel::load(f);
     for (const auto& point : m.meta().stitch_points) {
-      const auto rows = stitch_experiment_run(small(f, f, point, point));
+      const auto rows = test::stitch_run(small(f, f, point, point));
       for (const auto& r : rows) {
         const std::string what = arch + "." + point + " " + r["method"].get<std::string>();
         EXPECT_NEAR(r["stitched_acc"].get<double>(), r["end_acc"].get<double>(), 0.001) << what;
@@ -64,7 +65,7 @@ TEST(StitchRun, SelfStitchReproducesEndModelAtEveryPoint) {
 TEST(StitchRun, PermutedCopyIsRecoveredExactly) {
   StitchConfig c =
       small(test::fixture("cnn_a.pt"), test::fixture("cnn_a_perm.pt"), "block2", "block2");
-  const auto rows = stitch_experiment_run(c);
+  const auto rows = test::stitch_run(c);
   at::Tensor perm = torch::jit::load(test::fixture("cnn_a_perm.pt")).attr("perm").toTensor();
   at::Tensor P = at::zeros({32, 32});
   for (int64_t i = 0; i < 32; ++i) P[i][perm[i].item<int64_t>()] = 1.0;
@@ -83,7 +84,7 @@ TEST(StitchRun, TrainedMethodsWriteOutputsAndResume) {
   const std::string f = test::arch_file("cnn");
   StitchConfig c = small(f, f, "block2", "block2");
   c.methods = {"fula", "tlm", "slm", "dm_hint"};
-  const auto rows = stitch_experiment_run(c);
+  const auto rows = test::stitch_run(c);
   ASSERT_EQ(rows.size(), 4u);
   const std::string dir = c.out_dir + "/t";
   for (const auto& m : c.methods) {
@@ -102,7 +103,7 @@ TEST(StitchRun, TrainedMethodsWriteOutputsAndResume) {
   }
   // Self-stitch from the lstsq initialisation: training keeps every method at the end model.
   for (const auto& r : rows) EXPECT_GE(r["agreement"].get<double>(), 0.97) << r["method"];
-  const auto again = stitch_experiment_run(c);  // resumes: nothing recomputed, nothing appended
+  const auto again = test::stitch_run(c);  // resumes: nothing recomputed, nothing appended
   EXPECT_EQ(again.size(), 4u);
   std::ifstream jl(dir + "/results.jsonl");
   int lines = 0;
@@ -117,24 +118,24 @@ TEST(StitchRun, TrainedMethodsWriteOutputsAndResume) {
 TEST(StitchRun, BadInputsGiveClearErrors) {
   const std::string mlp = test::arch_file("mlp"), cnn = test::arch_file("cnn");
   EXPECT_NE(error_of([&] {
-              stitch_experiment_run(small(mlp, cnn, "layer2", "block1"));
+              test::stitch_run(small(mlp, cnn, "layer2", "block1"));
             }).find("cannot stitch a [256]"),
             std::string::npos);
   EXPECT_NE(error_of([&] {
-              stitch_experiment_run(small(cnn, cnn, "block9", "block1"));
+              test::stitch_run(small(cnn, cnn, "block9", "block1"));
             }).find("valid points"),
             std::string::npos);
   StitchConfig last = small(cnn, cnn, "head", "head");
   last.methods = {"fula"};
   EXPECT_NE(error_of([&] {
-              stitch_experiment_run(last);
+              test::stitch_run(last);
             }).find("fula needs end-model layers after end_point 'head'"),
             std::string::npos);
   StitchConfig w = small(cnn, cnn, "block2", "block2");
   w.methods = {"fula"};
   w.fula_weights = {1.0};
   EXPECT_NE(error_of([&] {
-              stitch_experiment_run(w);
+              test::stitch_run(w);
             }).find("fula.weights has 1 entries but FuLA uses 3"),
             std::string::npos);
   // nan_toy takes log() after point 'a', which is positive on real data; a random stitch makes
@@ -143,7 +144,7 @@ TEST(StitchRun, BadInputsGiveClearErrors) {
   StitchConfig nan = small(toy, toy, "a", "a");
   nan.methods = {"tlm"};
   nan.init = "rand";
-  const std::string e = error_of([&] { stitch_experiment_run(nan); });
+  const std::string e = error_of([&] { test::stitch_run(nan); });
   EXPECT_NE(e.find("tlm seed 0: loss is"), std::string::npos) << e;
   EXPECT_NE(e.find("step"), std::string::npos) << e;
   EXPECT_FALSE(fs::exists(nan.out_dir + "/t/tlm_s0/result.json"));
@@ -151,7 +152,7 @@ TEST(StitchRun, BadInputsGiveClearErrors) {
   StitchConfig k = small(mlp, mlp, "layer1", "layer1");
   k.init_samples = 100;
   k.methods = {"dm_closed"};
-  const auto rows = stitch_experiment_run(k);
+  const auto rows = test::stitch_run(k);
   EXPECT_TRUE(std::isfinite(rows[0]["stitched_acc"].get<double>()));
 }
 
@@ -181,7 +182,7 @@ TEST(StitchRun, RobustAndMarkerEvaluationsOnSelfStitch) {
   c.robust_steps = 5;
   c.markers = "pixel_loc";
   const int64_t pgd_before = end_pgd_evaluations();
-  const auto rows = stitch_experiment_run(c);
+  const auto rows = test::stitch_run(c);
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(end_pgd_evaluations() - pgd_before, 1) << "the end model is attacked once for both";
   EXPECT_EQ(rows[0]["end_robust_acc"], rows[1]["end_robust_acc"]);
@@ -227,7 +228,7 @@ TEST(StitchRun, EveryTrainedObjectiveFallsFromARandomInit) {
   c.test_samples = 500;
   c.lr = 3e-3;
   c.schedule = "constant";
-  const auto rows = stitch_experiment_run(c);
+  const auto rows = test::stitch_run(c);
   ASSERT_EQ(rows.size(), 4u);
   for (const auto& m : c.methods) {
     std::ifstream in(c.out_dir + "/t/cnn_standard_s0__cnn_standard_s1/block2__block2/" + m +
@@ -251,7 +252,7 @@ TEST(StitchRun, AmpTrainsToTheSameAccuracyAsFloat32) {
     c.epochs = 2;
     c.train_samples = 1280;
     c.test_samples = 1000;
-    return stitch_experiment_run(c)[0];
+    return test::stitch_run(c)[0];
   };
   const auto full = run(false), half = run(true);
   EXPECT_NE(full["key"], half["key"]);
@@ -274,7 +275,7 @@ TEST(StitchRun, RobustAccuracySeparatesStandardFromAdversarialEnds) {
     c.robust_samples = 300;
     c.robust_steps = 10;
     c.robust_epsilon = 0.1;
-    return stitch_experiment_run(c)[0];
+    return test::stitch_run(c)[0];
   };
   const auto std_row = robust("cnn_standard_s0.pt"), adv_row = robust("cnn_adversarial_s0.pt");
   EXPECT_GT(std_row["stitched_acc"].get<double>(), 0.85);
@@ -294,7 +295,7 @@ TEST(StitchRun, IsometryStepReducesOrthogonalityError) {
     c.iso_lambda = lambda;
     c.schedule = "constant";
     c.train_samples = 2560;  // 20 steps: step size lr * lambda = 0.03 on ||W^T W - I||^2
-    return stitch_experiment_run(c)[0]["orth_error"].get<double>();
+    return test::stitch_run(c)[0]["orth_error"].get<double>();
   };
   const double plain = orth_error(0.0), iso = orth_error(30.0);
   EXPECT_LT(iso, 0.7 * plain) << "without " << plain << " with " << iso;

@@ -59,8 +59,12 @@ void activations_write(const std::string& path, const ActivationFile& meta,
       throw StitchError(fmt::format("activations: '{}' has {} rows, the file has {} samples", p,
                                     acts[i].dim() ? acts[i].size(0) : 0, n));
   }
+  double bytes = 16.0 * static_cast<double>(n);  // indices and labels
+  for (const auto& a : acts) bytes += 4.0 * static_cast<double>(a.numel());
+  disk_check_free(path, bytes, "activation file");
   file_write_atomic(path, [&](const std::string& tmp) {
     try {
+      CerrMute mute;
       H5::H5File f(tmp, H5F_ACC_TRUNC);
       attr_write(f, "model", meta.model);
       attr_write(f, "model_sha256", meta.model_sha256);
@@ -76,6 +80,7 @@ void activations_write(const std::string& path, const ActivationFile& meta,
                       H5::PredType::NATIVE_FLOAT);
       f.close();
     } catch (const H5::Exception& e) {
+      write_failed();
       throw StitchError(fmt::format("cannot write activations to '{}': {} ({})", path,
                                     e.getDetailMsg(), e.getFuncName()));
     }

@@ -192,6 +192,16 @@ size_t ActivationStore::ensure(const StoreEntry& e, const std::vector<std::strin
   if (todo.empty()) return 0;
   file_remove_temps(dir);  // of builders killed mid-write (we hold the lock)
   const std::string sha = indices_sha(e);
+  double bytes = 0;
+  for (const auto& p : todo) {
+    const size_t i =
+        static_cast<size_t>(std::find(points.begin(), points.end(), p) - points.begin());
+    double row = e.dtype == "float16" ? 2 : 4;
+    for (int64_t d : shapes[i]) row *= static_cast<double>(d);
+    bytes += (row + 16.0) * static_cast<double>(e.indices.size(0));
+  }
+  disk_check_free(dir + "/" + todo[0] + ".h5", bytes, "activation store");
+  CerrMute mute;  // outlives the writers: see hdf5_io.h
   std::vector<std::unique_ptr<PointWriter>> writers;
   try {
     for (const auto& p : todo) {
@@ -208,6 +218,7 @@ size_t ActivationStore::ensure(const StoreEntry& e, const std::vector<std::strin
     }
     for (auto& w : writers) w->commit();
   } catch (const H5::Exception& ex) {
+    write_failed();
     throw StitchError(
         fmt::format("cannot write the activation store in '{}': {}", dir, ex.getDetailMsg()));
   }

@@ -1,5 +1,7 @@
 #include "stitch/cache/hdf5_io.h"
 
+#include "stitch/util/fs.h"
+
 #include <ATen/ATen.h>
 
 #include <algorithm>
@@ -16,6 +18,17 @@ void quiet() {
     return true;
   }();
   (void)once;
+}
+
+CerrMute::CerrMute() : saved_(std::cerr.rdbuf(nullptr)) {}
+
+CerrMute::~CerrMute() {
+  std::cerr.rdbuf(saved_);
+  std::cerr.clear();
+}
+
+void write_failed() {
+  exit_fast_request();
 }
 
 void attr_write(H5::H5File& f, const char* name, const std::string& v) {

@@ -4,6 +4,7 @@
 #include <H5Cpp.h>
 
 #include <cstdint>
+#include <iostream>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,25 @@ inline const char* kIndices = "indices";
 inline const char* kLabels = "labels";
 
 void quiet();  // HDF5's C++ API prints its error stack on every exception; ours are one line
+
+// While alive, std::cerr writes nowhere: HDF5's C++ destructors print "H5File::~H5File -
+// H5Fclose failed" there when a close fails (a full disk) beside our one-line error. Declare it
+// before the HDF5 objects of a writer, so it outlives them. (Our own output goes through spdlog
+// and stdio, not std::cerr.)
+class CerrMute {
+ public:
+  CerrMute();
+  ~CerrMute();
+  CerrMute(const CerrMute&) = delete;
+  CerrMute& operator=(const CerrMute&) = delete;
+
+ private:
+  std::streambuf* saved_;
+};
+
+// For a caught HDF5 write failure: the library cannot close that file any more and its exit
+// handler would crash on it, so the process ends without exit handlers after the error.
+void write_failed();
 void attr_write(H5::H5File& f, const char* name, const std::string& v);
 std::string attr_read(const H5::H5File& f, const char* name);  // "" when absent
 bool has_dataset(const H5::H5File& f, const std::string& name);

@@ -15,8 +15,12 @@ void outcome_file_write(const std::string& path,
                         const std::vector<std::pair<std::string, at::Tensor>>& sets,
                         const std::vector<std::pair<std::string, std::string>>& attrs) {
   quiet();
+  double bytes = 0;
+  for (const auto& [name, t] : sets) bytes += 4.0 * static_cast<double>(t.numel());
+  disk_check_free(path, bytes, "outcome file");
   file_write_atomic(path, [&](const std::string& tmp) {
     try {
+      CerrMute mute;
       H5::H5File f(tmp, H5F_ACC_TRUNC);
       for (const auto& [name, t] : sets) {
         const at::Tensor v = t.to(at::kInt).contiguous().cpu().flatten();
@@ -27,6 +31,7 @@ void outcome_file_write(const std::string& path,
       }
       for (const auto& [k, v] : attrs) attr_write(f, k.c_str(), v);
     } catch (const H5::Exception& e) {
+      write_failed();
       throw StitchError(fmt::format("cannot write '{}': {}", path, e.getDetailMsg()));
     }
   });

@@ -327,17 +327,4 @@ SweepOutcome sweep_run(Plan& plan, const Shard& shard) {
   return out;
 }
 
-std::vector<Json> stitch_experiment_run(const StitchConfig& c) {
-  SweepConfig s;
-  s.job = c;
-  s.models = {{c.front, c.end, ""}};
-  s.front_points = {c.front_point};
-  s.end_points = {c.end_point};
-  s.store_dir = c.out_dir + "/store";
-  stitch_settings_check(c);
-  threads_set(static_cast<int>(c.threads));
-  Plan plan = plan_make(s, device_parse(c.device));
-  return sweep_run(plan, Shard{}).rows;
-}
-
 }  // namespace stitch

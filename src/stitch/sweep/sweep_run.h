@@ -38,8 +38,5 @@ std::vector<nlohmann::json> sweep_collect(const Plan& plan);
 // and their size on disk, rough memory and time estimates, and the jobs per shard.
 std::string sweep_plan_text(Plan& plan, int64_t shards);
 
-// `stitch run`: the one-pair sweep of c (every method x seed at c.front_point -> c.end_point).
-// Returns one row per job.
-std::vector<nlohmann::json> stitch_experiment_run(const StitchConfig& c);
 
 }  // namespace stitch

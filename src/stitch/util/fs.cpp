@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -36,6 +37,36 @@ void file_check_writable(const std::string& path) {
                     path, dir.string()));
   if (fs::is_directory(target))
     throw StitchError(fmt::format("cannot write '{}': it is a folder (give a file name)", path));
+}
+
+namespace {
+std::atomic<bool> g_exit_fast{false};
+
+std::string bytes_text(double b) {
+  return b >= 1e9 ? fmt::format("{:.1f} GB", b / 1e9) : fmt::format("{:.1f} MB", b / 1e6);
+}
+}  // namespace
+
+void disk_check_free(const std::string& path, double bytes, const std::string& what) {
+  fs::path dir = fs::path(path).parent_path();
+  if (dir.empty()) dir = ".";
+  struct statvfs st {};
+  if (::statvfs(dir.c_str(), &st) != 0) return;  // unknown: let the write report it
+  const double free_bytes = static_cast<double>(st.f_bavail) * static_cast<double>(st.f_frsize);
+  const double need = bytes * 1.02 + 1048576.0;
+  if (free_bytes < need)
+    throw StitchError(fmt::format(
+        "not enough disk space for {} '{}': about {} needed, {} free in '{}'; free some space or "
+        "write elsewhere",
+        what, path, bytes_text(need), bytes_text(free_bytes), dir.string()));
+}
+
+void exit_fast_request() {
+  g_exit_fast = true;
+}
+
+bool exit_fast_requested() {
+  return g_exit_fast;
 }
 
 namespace {

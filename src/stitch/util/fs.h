@@ -31,6 +31,16 @@ void file_remove_temps(const std::string& dir);
 // missing or not writable, or the path is a folder. Checked before long work starts.
 void file_check_writable(const std::string& path);
 
+// Throws StitchError when the file system of `path`'s folder has less than `bytes` (plus 2 % and
+// 1 MiB of slack) free for unprivileged writers: checked before writing a file whose size is
+// known, so that a full disk gives our one-line error instead of a failure deep in a library.
+void disk_check_free(const std::string& path, double bytes, const std::string& what);
+
+// After a library left its state broken (HDF5 after a failed write cannot close the file, and
+// its exit handler then crashes), main() ends the process with _Exit once the error is printed.
+void exit_fast_request();
+bool exit_fast_requested();
+
 // Writes text to path atomically.
 void file_write_text(const std::string& path, const std::string& text);
 
