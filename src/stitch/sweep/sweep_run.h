@@ -38,5 +38,4 @@ std::vector<nlohmann::json> sweep_collect(const Plan& plan);
 // and their size on disk, rough memory and time estimates, and the jobs per shard.
 std::string sweep_plan_text(Plan& plan, int64_t shards);
 
-
 }  // namespace stitch
