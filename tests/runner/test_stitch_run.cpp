@@ -121,10 +121,9 @@ TEST(StitchRun, BadInputsGiveClearErrors) {
               test::stitch_run(small(mlp, cnn, "layer2", "block1"));
             }).find("cannot stitch a [256]"),
             std::string::npos);
-  EXPECT_NE(error_of([&] {
-              test::stitch_run(small(cnn, cnn, "block9", "block1"));
-            }).find("valid points"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of([&] { test::stitch_run(small(cnn, cnn, "block9", "block1")); }).find("valid points"),
+      std::string::npos);
   StitchConfig last = small(cnn, cnn, "head", "head");
   last.methods = {"fula"};
   EXPECT_NE(error_of([&] {
@@ -134,10 +133,9 @@ TEST(StitchRun, BadInputsGiveClearErrors) {
   StitchConfig w = small(cnn, cnn, "block2", "block2");
   w.methods = {"fula"};
   w.fula_weights = {1.0};
-  EXPECT_NE(error_of([&] {
-              test::stitch_run(w);
-            }).find("fula.weights has 1 entries but FuLA uses 3"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of([&] { test::stitch_run(w); }).find("fula.weights has 1 entries but FuLA uses 3"),
+      std::string::npos);
   // nan_toy takes log() after point 'a', which is positive on real data; a random stitch makes
   // it negative, so the first training step's loss is NaN.
   const std::string toy = test::fixture("nan_toy.pt");
