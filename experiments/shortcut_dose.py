@@ -146,7 +146,12 @@ def main():
     a = ap.parse_args()
     budget, gap = budget_results(a.runs), gap_results(a.runs)
     tpath = pathlib.Path(a.runs) / "shortcut_dose_times.tsv"
-    times = [line.split("\t") for line in tpath.read_text().splitlines()] if tpath.exists() else []
+    # A piece that was stopped and resumed has a line per run: its wall time is their sum.
+    times = {}
+    for line in tpath.read_text().splitlines() if tpath.exists() else []:
+        name, secs, _ = line.split("\t")
+        times[name] = times.get(name, 0) + int(secs)
+    times = [(n, s, "") for n, s in times.items()]
     text = readme_section(budget, gap, times)
     if a.print:
         print(text)

@@ -1,0 +1,187 @@
+#!/usr/bin/env python3
+"""Writes the summary table at the top of experiments/README.md (issue 18, item 5).
+
+Rows of the second edition are computed from the runs (replicated, 95 % intervals, n); rows
+whose study has not been re-run with replicates say so and are worded as not established.
+Usage: /usr/bin/python3 experiments/summary.py [--runs runs] [--print]
+"""
+import argparse
+
+import shortcut_dose as dose
+import shortcut_transfer as transfer
+import study_common as sc
+from study_common import ROOT
+
+
+def zoo_robust(arch, recipe):
+    """(mean, lo, hi, seeds) of PGD-20 robust accuracy (%) over the zoo's seeds of a recipe."""
+    import torch  # only here: the other rows need no torch
+
+    vals = [100 * torch.jit.load(str(p), map_location="cpu").robust_accuracy
+            for p in sorted((ROOT / "models" / "zoo").glob(f"{arch}_{recipe}_s*.pt"))]
+    m, lo, hi, n = sc.rs.t_interval(vals)
+    return m, max(lo, 0.0), min(hi, 100.0), n, min(vals), max(vals)
+
+
+def t_text(v):
+    m, lo, hi, n, vmin, vmax = v
+    return (f"{m:.1f} % [{lo:.1f}, {hi:.1f}] (t-interval over n = {n} seeds, each on 1000 images; "
+            f"range {vmin:.1f}–{vmax:.1f})")
+
+
+def dose_diff(runs, run, control, condition, a, b, metric="excess_agreement"):
+    """(A - B) of the rand-subtracted metric, paired over model pairs and images, in points."""
+    out = []
+    for method in (a, b):
+        ra, rb = sc.rows(runs, run), sc.rows(runs, control)
+        if ra is None or rb is None:
+            return None
+        pick = lambda rows, m=method: {sc.replicate_key(r): r for r in rows
+                                       if r["method"] == m and r.get("condition") == condition}
+        pa, pb = pick(ra), pick(rb)
+        keys = sorted(k for k in pa if k in pb)
+        va = sc.per_image(runs, run, [pa[k] for k in keys], metric)
+        vb = sc.per_image(runs, control, [pb[k] for k in keys], metric)
+        if not keys or va is None or vb is None:
+            return None
+        out.append([x - y for x, y in zip(va, vb)])
+    if len(out[0]) != len(out[1]):
+        return None
+    return sc.diff_ci(out[0], out[1]) + (len(out[0]), len(out[0][0]))
+
+
+def ci_n(v):
+    if v is None:
+        return "(not run yet)"
+    return f"{sc.fmt_ci(v[:3])} (n = {v[3]} model pairs × {v[4]} images)"
+
+
+def effect_answer(v):
+    """Words for a rand-subtracted effect against the paper's 80-90 points."""
+    if v is None:
+        return "(not run yet)"
+    d, lo, hi = v[:3]
+    if lo <= 0:
+        return "not established (the interval includes 0)"
+    size = "far below the paper's 80–90" if hi < 40 else (
+        "below the paper's 80–90" if hi < 80 else "at the paper's size")
+    return f"yes, {d:+.1f} points: {size}"
+
+
+def gap_answer(gap):
+    known = {c: v for c, v in gap.items() if v is not None}
+    if len(known) < 2:
+        return "(not run yet)"
+    best = max(known, key=lambda c: known[c][0])
+    others = [v for c, v in known.items() if c != best]
+    if all(known[best][1] > v[2] for v in others):
+        return f"yes: largest with the {dict(dose.FRONTS)[best]} front"
+    return "not established (intervals overlap)"
+
+
+def shortcut_rows(runs):
+    e10 = dose.subtracted(runs, "shortcut_dose_e10_pixel_loc", "shortcut_dose_e10_rand", "coarse",
+                          "tlm", "excess_agreement")
+    e300 = dose.subtracted(runs, "shortcut_dose_e300_pixel_loc", "shortcut_dose_e300_rand",
+                           "coarse", "tlm", "excess_agreement")
+    gap = {c: dose.subtracted(runs, "shortcut_gap_pixel_loc", "shortcut_gap_rand", c, "tlm",
+                              "excess_agreement") for c, _ in dose.FRONTS}
+    fula_tlm = dose_diff(runs, "shortcut_dose_e10_pixel_loc", "shortcut_dose_e10_rand", "coarse",
+                         "fula", "tlm")
+    rand = None
+    r = sc.rows(runs, "shortcut_dose_e10_rand")
+    if r:
+        rows_ = sorted((x for x in r if x["method"] == "tlm"), key=sc.replicate_key)
+        v = sc.per_image(runs, "shortcut_dose_e10_rand", rows_, "excess_agreement")
+        rand = sc.mean_ci(v) + (len(v), len(v[0])) if v else None
+    return [
+        ("Do stitches exploit markers planted in their training data (cross-task front, block3, "
+         "pixel_loc patterns, 390 steps)?",
+         effect_answer(e10), f"TLM excess agreement minus the rand control "
+         f"{ci_n(e10)}", "no (paper: TLM/SLM 80–90 points)"),
+        ("Does the paper's budget (11,700 steps) bring TLM towards the paper?",
+         effect_answer(e300) + " (one model pair: a CPU-time limit)",
+         f"TLM, rand-subtracted: {ci_n(e300)}", "—"),
+        ("Does the front's task gap matter (390 steps)?", gap_answer(gap),
+         "TLM, rand-subtracted: " + "; ".join(f"{label} {ci_n(gap[c])}" for c, label in
+                                             dose.FRONTS), "—"),
+        ("Does FuLA exploit the markers less than TLM (390 steps)?",
+         "(not run yet)" if fula_tlm is None else sc.rs.verdict(fula_tlm[1], fula_tlm[2], "FuLA",
+                                                                "TLM"),
+         f"FuLA − TLM of the rand-subtracted excess agreement {ci_n(fula_tlm)}",
+         "paper: FuLA ≈ 25 vs TLM 80–90"),
+        ("Does the rand control stay near zero?",
+         "(not run yet)" if rand is None else
+         ("yes, within ±3 points" if -3 < rand[1] and rand[2] < 3 else "no"),
+         f"TLM excess agreement with rand markers in training {ci_n(rand)}", "yes (paper: ≈ 0)"),
+    ]
+
+
+def transfer_rows(runs):
+    c = transfer.cells(runs)
+    if not c:
+        return [("Shortcut-trained ↔ standard cnns", "(not run yet)", "", "")]
+    out, hs, gs = [], [], []
+    for p in transfer.POINTS:
+        h = c.get(("std_to_sc", p, "tlm"))
+        if not h:
+            continue
+        hs.append(sc.mean_ci(sc.per_image(runs, transfer.NAME, h, "marker_follow")))
+        gs.append(sc.mean_ci(sc.per_image(runs, transfer.NAME, h, "end_marker_follow")))
+        out.append(f"{p}: h {sc.fmt_ci(hs[-1], False)} vs g {sc.fmt_ci(gs[-1], False)}")
+    less = all(x[2] < y[1] for x, y in zip(hs, gs))
+    deeper = len(hs) > 1 and all(a[1] > b[2] for a, b in zip(hs, hs[1:]))
+    answer = ("much less than g alone" if less else "not established") + (
+        ", and less the deeper the cut: g's marker reliance lives in its early layers"
+        if less and deeper else "")
+    n = f"n = {len(h)} model pairs × 2000 images" if h else ""
+    return [("Standard front → shortcut-trained end: does the stitched model h follow the end g's "
+             "markers?", answer,
+             "`marker_follow` (%), TLM: " + "; ".join(out) + f" ({n})",
+             "not compared (the paper's cross-bias panel reports agreement only)")]
+
+
+STATIC = [
+    ("Does robustness travel through a stitch? (study 1)",
+     "not established with replicates: first edition, one model pair per direction",
+     "first-edition tables below (no intervals)", "—"),
+    ("Does mutual k-NN separate the recipes better than linear CKA? (study 1)",
+     "claim dropped: never tested (one pair, no separation statistic)", "—", "—"),
+    ("Do stitching and similarity rank cross-layer cells alike? (study 3)",
+     "not established: first edition, one model pair, correlations over unmatched cells", "—",
+     "—"),
+    ("Is stitched accuracy alone evidence of similar representations? (study 3)",
+     "no, by the random-init front control (first edition, one pair): an untrained front "
+     "stitched at block1 reaches high accuracy", "first-edition table below (no intervals)",
+     "agrees with the known caveat"),
+]
+
+
+def section(runs):
+    adv, std = zoo_robust("cnn", "adversarial"), zoo_robust("cnn", "standard")
+    rows = [("Does the adversarial testbed separate?", "yes",
+             f"PGD-20 robust accuracy of the zoo cnns: adversarial {t_text(adv)} vs standard "
+             f"{t_text(std)}", "—")]
+    rows += transfer_rows(runs) + shortcut_rows(runs) + STATIC
+    md = ["<!-- summary:begin (written by experiments/summary.py from the runs and the zoo; do "
+          "not edit) -->", "",
+          "| question | answer | number (95 % interval, n) | agrees with the FuLA paper? |",
+          "|---|---|---|---|"]
+    md += [f"| {q} | {a} | {n} | {p} |" for q, a, n, p in rows]
+    md += ["", "<!-- summary:end -->"]
+    return "\n".join(md)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", default=str(ROOT / "runs"))
+    ap.add_argument("--print", action="store_true")
+    a = ap.parse_args()
+    text = section(a.runs)
+    if not a.print:
+        sc.readme_write("summary", text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
