@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Study 2: (a) the shortcut testbed with markers planted in the stitch-training images
+# Study 2: (a) the shortcut testbed (first edition; the second edition of its main cell is
+# experiments/shortcut_dose.sh) with markers planted in the stitch-training images
 # (pixel_loc, pixel, and the rand control) for a cross-task and a same-task front; (b) stitching
 # between shortcut-trained and standard cnns in both directions. Excess agreement per method and
 # point, then the tables of experiments/README.md. Finished jobs are skipped on a re-run.
@@ -19,6 +20,12 @@ for cfg in shortcut_testbed_level shortcut_testbed; do
       --set eval.markers="$2"
   done
 done
-"$S" sweep run experiments/shortcut_transfer.yaml
-"$S" report runs/shortcut_transfer --metric excess_agreement
 /usr/bin/python3 experiments/study_tables.py shortcut
+# (b), second edition: three model pairs per direction; its wall time goes to
+# runs/study_times.tsv and its table into experiments/README.md.
+t0=$(date +%s)
+"$S" sweep run experiments/shortcut_transfer.yaml
+printf 'shortcut_transfer\t%s\t%s\n' "$(($(date +%s) - t0))" "$(date -u +%FT%TZ)" \
+  >>runs/study_times.tsv
+"$S" report runs/shortcut_transfer --metric marker_follow
+/usr/bin/python3 experiments/shortcut_transfer.py >/dev/null

@@ -11,7 +11,6 @@ Every number: mean over the three model pairs with its 95 % two-level bootstrap 
 (scripts/report_stats.py; n = model pairs x images).
 Usage: /usr/bin/python3 experiments/shortcut_transfer.py [--runs runs] [--print]
 """
-import argparse
 from collections import defaultdict
 
 import study_common as sc
@@ -87,16 +86,12 @@ def section(runs):
     md += ["", "Excess agreement (points; agreement with the end model under correct minus "
            "under rolled markers):", ""]
     md += excess_table(runs, c)
-    md += ["", end]
+    md += ["", sc.provenance_line(runs, [NAME], "study_times.tsv"), "", end]
     return "\n".join(md)
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--runs", default=str(ROOT / "runs"))
-    ap.add_argument("--readme", default=str(ROOT / "experiments" / "README.md"))
-    ap.add_argument("--print", action="store_true", help="print the section, write nothing")
-    a = ap.parse_args()
+    a = sc.cli_args(__doc__)
     text = section(a.runs)
     if not a.print:
         sc.readme_write(NAME, text, a.readme)

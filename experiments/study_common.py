@@ -68,6 +68,39 @@ def readme_write(section, text, readme=ROOT / "experiments" / "README.md"):
     os.replace(tmp, readme)
 
 
+def provenance_line(runs, names, times_file):
+    """'Runs: commit ..., LibTorch ..., device ...; wall time ... (dates)' for the sweeps `names`,
+    from their rows and a times file of lines 'name<TAB>seconds<TAB>UTC date' (runs/)."""
+    commits, torch, devices = set(), set(), set()
+    for n in names:
+        for r in rows(runs, n) or []:
+            commits.add(r.get("git_commit", "?"))
+            torch.add(r.get("torch_version", "?"))
+            devices.add(r.get("device", "?"))
+    secs, dates = 0, []
+    path = pathlib.Path(runs) / times_file
+    for line in path.read_text().splitlines() if path.exists() else []:
+        name, s, date = line.split("\t")[:3]
+        if name in names:
+            secs += int(s)
+            dates.append(date)
+    when = f"; wall time {secs // 60} min {secs % 60} s, finished {max(dates)}" if dates else ""
+    return (f"Runs: commit {', '.join(sorted(commits))}, LibTorch {', '.join(sorted(torch))}, "
+            f"device {', '.join(sorted(devices))}{when} (Debian bookworm VM, 2 cores, shared with "
+            "builds and other runs).")
+
+
+def cli_args(doc):
+    """--runs, --readme and --print, the options of every study script."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description=doc)
+    ap.add_argument("--runs", default=str(ROOT / "runs"))
+    ap.add_argument("--readme", default=str(ROOT / "experiments" / "README.md"))
+    ap.add_argument("--print", action="store_true", help="print the section, write nothing")
+    return ap.parse_args()
+
+
 def marker_lines(section):
     return (f"<!-- {section}:begin (written by experiments/{section}.py from the runs; do not "
             "edit) -->", f"<!-- {section}:end -->")

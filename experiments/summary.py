@@ -5,8 +5,6 @@ Rows of the second edition are computed from the runs (replicated, 95 % interval
 whose study has not been re-run with replicates say so and are worded as not established.
 Usage: /usr/bin/python3 experiments/summary.py [--runs runs] [--print]
 """
-import argparse
-
 import shortcut_dose as dose
 import shortcut_transfer as transfer
 import study_common as sc
@@ -173,13 +171,10 @@ def section(runs):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--runs", default=str(ROOT / "runs"))
-    ap.add_argument("--print", action="store_true")
-    a = ap.parse_args()
+    a = sc.cli_args(__doc__)
     text = section(a.runs)
     if not a.print:
-        sc.readme_write("summary", text)
+        sc.readme_write("summary", text, a.readme)
     print(text)
 
 
