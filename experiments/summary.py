@@ -77,6 +77,16 @@ def gap_answer(gap):
     return "not established (intervals overlap)"
 
 
+def paper_fula(fula_tlm, fula_slm):
+    """Whether FuLA's place relative to TLM and SLM matches the paper (FuLA ~25 < TLM, SLM)."""
+    if fula_tlm is None or fula_slm is None:
+        return "—"
+    tlm = "FuLA < TLM: agrees" if fula_tlm[2] < 0 else "FuLA < TLM: not shown"
+    slm = ("FuLA < SLM: agrees" if fula_slm[2] < 0 else
+           "FuLA < SLM: not here (SLM barely exploits the markers; paper: SLM 80–90)")
+    return f"{tlm}; {slm}"
+
+
 def shortcut_rows(runs):
     e10 = dose.subtracted(runs, "shortcut_dose_e10_pixel_loc", "shortcut_dose_e10_rand", "coarse",
                           "tlm", "excess_agreement")
@@ -84,8 +94,10 @@ def shortcut_rows(runs):
                            "coarse", "tlm", "excess_agreement")
     gap = {c: dose.subtracted(runs, "shortcut_gap_pixel_loc", "shortcut_gap_rand", c, "tlm",
                               "excess_agreement") for c, _ in dose.FRONTS}
-    fula_tlm = dose_diff(runs, "shortcut_dose_e10_pixel_loc", "shortcut_dose_e10_rand", "coarse",
-                         "fula", "tlm")
+    fula_tlm = dose_diff(runs, "shortcut_dose_e300_pixel_loc", "shortcut_dose_e300_rand",
+                         "coarse", "fula", "tlm")
+    fula_slm = dose_diff(runs, "shortcut_dose_e300_pixel_loc", "shortcut_dose_e300_rand",
+                         "coarse", "fula", "slm")
     rand = None
     r = sc.rows(runs, "shortcut_dose_e10_rand")
     if r:
@@ -98,16 +110,17 @@ def shortcut_rows(runs):
          effect_answer(e10), f"TLM excess agreement minus the rand control "
          f"{ci_n(e10)}", "no (paper: TLM/SLM 80–90 points)"),
         ("Does the paper's budget (11,700 steps) bring TLM towards the paper?",
-         effect_answer(e300) + " (one model pair: a CPU-time limit)",
-         f"TLM, rand-subtracted: {ci_n(e300)}", "—"),
+         effect_answer(e300) + "; TLM grows with the budget (2c), SLM and FuLA do not",
+         f"TLM, rand-subtracted: {ci_n(e300)}", "partly (paper: 80–90)"),
         ("Does the front's task gap matter (390 steps)?", gap_answer(gap),
          "TLM, rand-subtracted: " + "; ".join(f"{label} {ci_n(gap[c])}" for c, label in
                                              dose.FRONTS), "—"),
-        ("Does FuLA exploit the markers less than TLM (390 steps)?",
-         "(not run yet)" if fula_tlm is None else sc.rs.verdict(fula_tlm[1], fula_tlm[2], "FuLA",
-                                                                "TLM"),
-         f"FuLA − TLM of the rand-subtracted excess agreement {ci_n(fula_tlm)}",
-         "paper: FuLA ≈ 25 vs TLM 80–90"),
+        ("Does FuLA stay below TLM and SLM (11,700 steps)?",
+         "(not run yet)" if fula_tlm is None or fula_slm is None else
+         f"{sc.rs.verdict(fula_tlm[1], fula_tlm[2], 'FuLA', 'TLM')}; FuLA vs SLM: "
+         f"{sc.rs.verdict(fula_slm[1], fula_slm[2], 'FuLA', 'SLM')}",
+         f"rand-subtracted excess agreement, FuLA − TLM {ci_n(fula_tlm)}; FuLA − SLM "
+         f"{ci_n(fula_slm)}", paper_fula(fula_tlm, fula_slm)),
         ("Does the rand control stay near zero?",
          "(not run yet)" if rand is None else
          ("yes, within ±3 points" if -3 < rand[1] and rand[2] < 3 else "no"),
