@@ -241,8 +241,12 @@ SimilarityJob similarity_open(const SimilarityConfig& c, c10::Device dev) {
   if (!activations_is_file(c.model_a) || !activations_is_file(c.model_b))
     test = data_load(c.data, "test", c.samples);
   SimilarityJob j{side_open(c.model_a, c.points_a, c, test, dev),
-                  side_open(c.model_b, c.points_b, c, test, dev), test};
-  j.dev = dev;
+                  side_open(c.model_b, c.points_b, c, test, dev),
+                  test,
+                  0,
+                  {},
+                  "",
+                  dev};
   if (j.a.split != j.b.split)
     throw StitchError(fmt::format("A holds {} activations but B holds {}; compare the same split",
                                   j.a.split, j.b.split));

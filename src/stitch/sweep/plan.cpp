@@ -158,8 +158,17 @@ void plan_cell(PlanBuild& b, const ModelPair& pair, size_t fi, size_t ei, const 
       throw StitchError(
           fmt::format("fula.weights has {} entries but FuLA uses {} layers ({} and {})",
                       job.fula_weights.size(), down.size() + 1, ep, fmt::join(down, ", ")));
-    for (int64_t seed : job.seeds)
-      plan_job_add(b, Job{fi, ei, fp, ep, method, seed, pair.condition}, m);
+    for (int64_t seed : job.seeds) {
+      Job j;
+      j.front = fi;
+      j.end = ei;
+      j.front_point = fp;
+      j.end_point = ep;
+      j.method = method;
+      j.seed = seed;
+      j.condition = pair.condition;
+      plan_job_add(b, std::move(j), m);
+    }
   }
 }
 
@@ -188,7 +197,7 @@ Plan plan_make(const SweepConfig& c, c10::Device dev) {
   p.config = c;
   p.dir = c.job.out_dir + "/" + c.job.name;
   p.input_shape = data_input_shape(c.job.data);
-  PlanBuild b{p, c, dev};
+  PlanBuild b{p, c, dev, {}, {}, {}, {}};
   for (const auto& pair : c.models) plan_model_pair(b, pair);
   for (const auto& [what, n] : b.skipped)
     spdlog::warn("sweep {}: {} job(s) skipped, {}", c.job.name, n, what);
