@@ -33,8 +33,9 @@ PAPER_BAND = (80.0, 90.0)
 METRICS = [("excess_agreement", "excess agreement"), ("marker_follow", "marker follow")]
 
 
-def subtracted(runs, run, control, condition, method, metric):
-    """(diff, lo, hi, replicates, images) in points of run minus control, or None if missing."""
+def paired_vectors(runs, run, control, condition, method, metric):
+    """(replicate keys, run vectors, control vectors): per-image `metric` of one method and
+    condition for the replicates both sweeps hold, in key order; None when one is missing."""
     a, b = sc.rows(runs, run), sc.rows(runs, control)
     if a is None or b is None:
         return None
@@ -49,6 +50,15 @@ def subtracted(runs, run, control, condition, method, metric):
     vb = sc.per_image(runs, control, [rb[k] for k in keys], metric) if keys else None
     if va is None or vb is None:
         return None
+    return keys, va, vb
+
+
+def subtracted(runs, run, control, condition, method, metric):
+    """(diff, lo, hi, replicates, images) in points of run minus control, or None if missing."""
+    p = paired_vectors(runs, run, control, condition, method, metric)
+    if p is None:
+        return None
+    keys, va, vb = p
     return sc.diff_ci(va, vb) + (len(keys), len(va[0]))
 
 

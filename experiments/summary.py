@@ -29,23 +29,13 @@ def t_text(v):
 
 def dose_diff(runs, run, control, condition, a, b, metric="excess_agreement"):
     """(A - B) of the rand-subtracted metric, paired over model pairs and images, in points."""
-    out = []
-    for method in (a, b):
-        ra, rb = sc.rows(runs, run), sc.rows(runs, control)
-        if ra is None or rb is None:
-            return None
-        pick = lambda rows, m=method: {sc.replicate_key(r): r for r in rows
-                                       if r["method"] == m and r.get("condition") == condition}
-        pa, pb = pick(ra), pick(rb)
-        keys = sorted(k for k in pa if k in pb)
-        va = sc.per_image(runs, run, [pa[k] for k in keys], metric)
-        vb = sc.per_image(runs, control, [pb[k] for k in keys], metric)
-        if not keys or va is None or vb is None:
-            return None
-        out.append([x - y for x, y in zip(va, vb)])
-    if len(out[0]) != len(out[1]):
+    pa = dose.paired_vectors(runs, run, control, condition, a, metric)
+    pb = dose.paired_vectors(runs, run, control, condition, b, metric)
+    if pa is None or pb is None or pa[0] != pb[0]:  # the same replicates on both sides
         return None
-    return sc.diff_ci(out[0], out[1]) + (len(out[0]), len(out[0][0]))
+    da = [x - y for x, y in zip(pa[1], pa[2])]
+    db = [x - y for x, y in zip(pb[1], pb[2])]
+    return sc.diff_ci(da, db) + (len(da), len(da[0]))
 
 
 def ci_n(v):

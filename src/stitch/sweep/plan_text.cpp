@@ -34,11 +34,6 @@ double forward_seconds(PlannedModel& m, const std::vector<int64_t>& in) {
   return best;
 }
 
-std::string bytes_format(double b) {
-  if (b >= 1e9) return fmt::format("{:.1f} GB", b / 1e9);
-  return fmt::format("{:.0f} MB", b / 1e6);
-}
-
 double point_bytes(const PlannedModel& m, const std::string& p, int64_t rows, int bytes) {
   double n = static_cast<double>(rows) * bytes;
   for (int64_t s : ShardData::shape(m, p)) n *= static_cast<double>(s);

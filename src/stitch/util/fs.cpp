@@ -19,6 +19,7 @@
 #include <spdlog/spdlog.h>
 
 #include "stitch/util/error.h"
+#include "stitch/util/progress.h"
 
 namespace stitch {
 namespace fs = std::filesystem;
@@ -41,10 +42,6 @@ void file_check_writable(const std::string& path) {
 
 namespace {
 std::atomic<bool> g_exit_fast{false};
-
-std::string bytes_text(double b) {
-  return b >= 1e9 ? fmt::format("{:.1f} GB", b / 1e9) : fmt::format("{:.1f} MB", b / 1e6);
-}
 }  // namespace
 
 void disk_check_free(const std::string& path, double bytes, const std::string& what) {
@@ -58,7 +55,7 @@ void disk_check_free(const std::string& path, double bytes, const std::string& w
     throw StitchError(fmt::format(
         "not enough disk space for {} '{}': about {} needed, {} free in '{}'; free some space or "
         "write elsewhere",
-        what, path, bytes_text(need), bytes_text(free_bytes), dir.string()));
+        what, path, bytes_format(need), bytes_format(free_bytes), dir.string()));
 }
 
 void exit_fast_request() {

@@ -16,6 +16,11 @@ std::string duration_format(double s) {
   return fmt::format("{}h{:02d}m", total / 3600, (total % 3600) / 60);
 }
 
+std::string bytes_format(double b) {
+  if (b >= 1e9) return fmt::format("{:.1f} GB", b / 1e9);
+  return fmt::format("{:.0f} MB", b / 1e6);
+}
+
 Progress::Progress(std::string label, int64_t total)
     : label_(std::move(label)),
       total_(total > 0 ? total : 1),

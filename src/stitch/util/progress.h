@@ -24,5 +24,7 @@ class Progress {
 
 // Formats seconds as "1m05s" / "12.3s".
 std::string duration_format(double seconds);
+// Formats bytes as "1.2 GB" / "340 MB".
+std::string bytes_format(double bytes);
 
 }  // namespace stitch
