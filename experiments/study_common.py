@@ -13,6 +13,7 @@ import numpy as np
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 import report_stats as rs  # noqa: E402
+from readme_section import section_write  # noqa: E402
 
 
 def rows(runs, name):
@@ -57,15 +58,7 @@ def fmt_ci(v, sign=True):
 
 def readme_write(section, text, readme=ROOT / "experiments" / "README.md"):
     """Replaces the lines between <!-- SECTION:begin ... --> and <!-- SECTION:end --> (atomic)."""
-    readme = pathlib.Path(readme)
-    src = readme.read_text()
-    begin, end = f"<!-- {section}:begin", f"<!-- {section}:end -->"
-    if begin not in src or end not in src:
-        sys.exit(f"{readme} has no '{begin}' / '{end}' markers: add them where the section goes")
-    a, b = src.index(begin), src.index(end) + len(end)
-    tmp = readme.with_suffix(".md.tmp")
-    tmp.write_text(src[:a] + text + src[b:])
-    os.replace(tmp, readme)
+    section_write(readme, section, text)
 
 
 def provenance_line(runs, names, times_file):

@@ -10,12 +10,12 @@ Usage: /usr/bin/python3 scripts/zoo_table.py [--print]
 """
 import argparse
 import json
-import os
 import pathlib
 import re
-import sys
 
 import torch
+
+from readme_section import section_write
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 BEGIN = "<!-- zoo-table:begin (written by scripts/zoo_table.py from the model files; do not edit) -->"
@@ -82,14 +82,7 @@ def main():
     if a.print:
         print(text)
         return
-    readme = ROOT / "models" / "README.md"
-    src = readme.read_text()
-    if BEGIN.split(" (")[0] not in src:
-        sys.exit(f"{readme} has no zoo-table markers: add '{BEGIN}' and '{END}' lines")
-    a_, b_ = src.index(BEGIN.split(" (")[0]), src.index(END) + len(END)
-    tmp = readme.with_suffix(".md.tmp")
-    tmp.write_text(src[:a_] + text + src[b_:])
-    os.replace(tmp, readme)
+    section_write(ROOT / "models" / "README.md", "zoo-table", text)
     print(text)
 
 
