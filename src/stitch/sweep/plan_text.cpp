@@ -2,8 +2,11 @@
 #include <ATen/ATen.h>
 
 #include <chrono>
+#include <fstream>
+#include <functional>
 #include <map>
 #include <set>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -18,21 +21,58 @@ namespace stitch {
 using Json = nlohmann::json;
 
 namespace {
-// Seconds of one forward pass of 128 images (best of 3), the unit of the time estimates.
+// The fastest of repeated timed runs after 2 untimed ones (TorchScript's profiling executor
+// optimises a graph on its first calls): at least 5 runs and 0.3 s, at most 200, so that a
+// moment of contention with another process (OpenMP threads waiting for a core) is outlived.
+double best_time(const std::function<void()>& f) {
+  f();
+  f();
+  double best = 1e9, total = 0;
+  for (int r = 0; r < 200 && (r < 5 || total < 0.3); ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    f();
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    best = std::min(best, s);
+    total += s;
+  }
+  return best;
+}
+
+// Seconds of one forward pass of 128 images (fastest of repeated runs), the unit of the time
+// estimates.
 double forward_seconds(PlannedModel& m, const std::vector<int64_t>& in) {
   at::NoGradGuard g;
   std::vector<int64_t> shape{128};
   shape.insert(shape.end(), in.begin(), in.end());
   const at::Tensor x = at::rand(shape).to(m.model.device());
-  double best = 1e9;
-  for (int r = 0; r < 3; ++r) {
-    const auto t0 = std::chrono::steady_clock::now();
-    m.model.forward(x).sum().item<double>();  // reading a value back waits for a GPU's kernels
-    best = std::min(best,
-                    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-  }
-  return best;
+  // reading a value back waits for a GPU's kernels
+  return best_time([&] { m.model.forward(x).sum().item<double>(); });
 }
+
+// Measured forward seconds (128 images) of whole models and of their tails from a point: a
+// trained stitch runs the end's tail, which at a late point is a small part of the model.
+struct ForwardTimes {
+  std::map<size_t, double> whole;
+  std::map<std::pair<size_t, std::string>, double> tail;
+  double tail_of(Plan& plan, size_t mi, const std::string& point) {
+    const auto key = std::make_pair(mi, point);
+    auto it = tail.find(key);
+    if (it != tail.end()) return it->second;
+    at::NoGradGuard g;
+    PlannedModel& m = plan.models[mi];
+    std::vector<int64_t> shape{128};
+    for (int64_t d : ShardData::shape(m, point)) shape.push_back(d);
+    const at::Tensor a = at::rand(shape).to(m.model.device());
+    const double s =
+        best_time([&] { m.model.forward_range(a, point, kOutput).sum().item<double>(); });
+    return tail[key] = std::min(s, whole.at(mi));
+  }
+  // One pass of the stitched model: the front up to its point, then the end's tail.
+  double stitched(Plan& plan, const Job& j) {
+    const double prefix = std::max(0.0, whole.at(j.front) - tail_of(plan, j.front, j.front_point));
+    return prefix + tail_of(plan, j.end, j.end_point);
+  }
+};
 
 double point_bytes(const PlannedModel& m, const std::string& p, int64_t rows, int bytes) {
   double n = static_cast<double>(rows) * bytes;
@@ -109,15 +149,38 @@ double group_store_bytes(const Plan& plan, const ShardData& data, const LiveSpli
   return group_max;
 }
 
-// Seconds of the jobs to run, from measured forward passes (fwd: per model, 128 images) and
-// the timings of finished jobs of the same method where there are any.
-double jobs_seconds(const Plan& plan, const std::vector<std::vector<size_t>>& units,
-                    const LiveSplits& live, const ShardData& data,
-                    const std::map<size_t, double>& fwd, const JobCounts& counts) {
+// Seconds of the evaluations beyond the clean test pass: PGD on the stitched model (forward +
+// backward per step; the end model's own PGD once per end model) and the two marker passes.
+double extra_eval_seconds(Plan& plan, const std::vector<size_t>& todo, ForwardTimes& t,
+                          double test_batches) {
+  const StitchConfig& c = plan.config.job;
+  const double pgd =
+      static_cast<double>(c.robust_samples) / 128.0 * static_cast<double>(c.robust_steps + 1) * 3.0;
+  std::set<size_t> ends;
+  double s = 0;
+  for (size_t ji : todo) {
+    const Job& j = plan.jobs[ji];
+    const double stitched = t.stitched(plan, j);
+    if (c.robust_samples > 0) {
+      s += pgd * stitched;
+      if (ends.insert(j.end).second) s += pgd * t.whole.at(j.end);
+    }
+    if (c.markers != "none") s += 2.0 * (stitched + t.whole.at(j.end)) * test_batches;
+  }
+  return s;
+}
+
+// Seconds of the jobs to run, from measured forward passes (128 images: whole models, and the
+// end's tail for a trained stitch) and the timings of finished jobs of the same method where
+// there are any.
+double jobs_seconds(Plan& plan, const std::vector<std::vector<size_t>>& units,
+                    const LiveSplits& live, const ShardData& data, ForwardTimes& t,
+                    const JobCounts& counts) {
   const StitchConfig& c = plan.config.job;
   const double batches = static_cast<double>(c.batch_size) / 128.0 *
                          static_cast<double>(c.epochs * (data.train.size() / c.batch_size));
   const double test_batches = static_cast<double>(data.test.size()) / 128.0;
+  const std::map<size_t, double>& fwd = t.whole;
   double jobs_s = 0;
   for (const auto& unit : units) {
     const Job& j0 = plan.jobs[unit[0]];
@@ -139,12 +202,26 @@ double jobs_seconds(const Plan& plan, const std::vector<std::vector<size_t>>& un
       else if (m.closed_form)
         jobs_s += eval + 0.5;
       else if (m.needs_downstream || m.needs_logits(c))  // stitched tail forward + backward
-        jobs_s += eval + 3.0 * fwd.at(j.end) * batches;
+        jobs_s += eval + 3.0 * t.tail_of(plan, j.end, j.end_point) * batches;
       else  // trained at the stitch point only (dm_hint)
         jobs_s += eval;
     }
   }
-  return jobs_s;
+  return jobs_s + extra_eval_seconds(plan, counts.todo, t, test_batches);
+}
+
+// A note when other processes keep the cores busy: the timed passes then wait for a core, and
+// every time estimate comes out too long (by 10x and more on 2 cores).
+std::string busy_note() {
+  std::ifstream f("/proc/loadavg");
+  double load1 = 0;
+  if (!(f >> load1)) return "";
+  const double cores = std::max(1u, std::thread::hardware_concurrency());
+  if (load1 < 0.75 * cores) return "";
+  return fmt::format(
+      "  note: the machine is busy (load {:.1f} on {} cores), so the times above are too long; "
+      "plan again when it is idle\n",
+      load1, cores);
 }
 
 std::string shards_text(Plan& plan, int64_t shards) {
@@ -169,9 +246,10 @@ std::string sweep_plan_text(Plan& plan, int64_t shards) {
       c.name, plan.jobs.size(), plan.config.models.size(), plan.groups.size(), counts.done,
       counts.todo.size(), counts.stale, counts.broken);
   ShardData data(plan);
-  std::map<size_t, double> fwd;
+  ForwardTimes times;
   for (size_t mi = 0; mi < plan.models.size(); ++mi)
-    fwd[mi] = forward_seconds(plan.models[mi], plan.input_shape);
+    times.whole[mi] = forward_seconds(plan.models[mi], plan.input_shape);
+  const std::map<size_t, double>& fwd = times.whole;
   const std::vector<std::vector<size_t>> units = lockstep_units(plan, counts.todo);
   const LiveSplits live = live_splits(plan, units, data);
   const StoreEstimate store = store_estimate(plan, data, counts.todo, live, fwd);
@@ -189,13 +267,13 @@ std::string sweep_plan_text(Plan& plan, int64_t shards) {
       bytes_format(mem.total()), mem.dominant(), bytes_format(mem.base), bytes_format(mem.store),
       plan.config.store_ram_mb, bytes_format(mem.data), bytes_format(mem.step), mem.step_batch,
       bytes_format(mem.eval), kEvalBatch);
-  const double jobs_s = jobs_seconds(plan, units, live, data, fwd, counts);
+  const double jobs_s = jobs_seconds(plan, units, live, data, times, counts);
   out += fmt::format(
       "  time: ~{} on one shard here ({} building the store, {} for the jobs; rough, from "
       "measured forward passes{})\n",
       duration_format(store.build_s + jobs_s), duration_format(store.build_s),
       duration_format(jobs_s), counts.measured.empty() ? "" : " and the timings of finished jobs");
-  return out + shards_text(plan, shards);
+  return out + busy_note() + shards_text(plan, shards);
 }
 
 }  // namespace stitch
