@@ -164,6 +164,27 @@ TEST(CliSweep, PlanTimeCountsThePgdEvaluation) {
   EXPECT_GT(plan_jobs_seconds(on.out), plan_jobs_seconds(off.out) + 1.0) << off.out << on.out;
 }
 
+// The memory estimate counts the closed-form fit (the init rows of both models and the float64
+// solve), which grows with init_samples; a grid of dm_closed jobs peaked at twice the estimate
+// without it.
+TEST(CliSweep, PlanMemoryCountsTheClosedFormFit) {
+  const std::string dir = stitch::test::temp_dir();
+  const std::string cfg = sweep_file(dir, "[dm_closed]");
+  auto fit_mb = [&](int init) {
+    auto r = run_cli("sweep plan " + cfg + " --set data.init_samples=" + std::to_string(init));
+    EXPECT_EQ(r.rc, 0) << r.err;
+    const auto end = r.out.find(" a closed-form fit on " + std::to_string(init) + " images");
+    EXPECT_NE(end, std::string::npos) << r.out;
+    if (end == std::string::npos) return -1.0;
+    const auto start = r.out.rfind(", ", end) + 2;  // "<n> MB" or "<n.n> GB"
+    const double v = std::stod(r.out.substr(start, end - start));
+    return r.out.compare(end - 2, 2, "GB") == 0 ? v * 1024 : v;
+  };
+  const double small = fit_mb(100), large = fit_mb(1000);
+  EXPECT_GT(small, 0);
+  EXPECT_GT(large, 4 * small) << "the fit's rows grow with init_samples";
+}
+
 // Bad input: one line naming the problem and the fix, exit 2, before any long work.
 TEST(CliSweep, BadInputIsOneLineBeforeAnyWork) {
   const std::string dir = stitch::test::temp_dir();

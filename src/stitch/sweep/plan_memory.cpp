@@ -10,8 +10,11 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
+#include <tuple>
 
+#include "stitch/runner/methods.h"
 #include "stitch/runner/stitch_job.h"
 #include "stitch/stitchers/stitch_layer.h"
 
@@ -67,14 +70,41 @@ at::Tensor random_batch(const Plan& plan, int64_t b, c10::Device dev) {
   shape.insert(shape.end(), plan.input_shape.begin(), plan.input_shape.end());
   return at::rand(shape).to(dev);
 }
+
+// The largest closed-form fit (or lstsq init) of the units: the init rows of both models and
+// the float64 solve over them, measured at 2 and 6 images and extrapolated to init_samples.
+double fit_peak(Plan& plan, const std::vector<std::vector<size_t>>& units) {
+  const StitchConfig& c = plan.config.job;
+  std::set<std::tuple<size_t, std::string, size_t, std::string>> seen;
+  double peak = 0;
+  for (const auto& unit : units)
+    for (size_t ji : unit) {
+      const Job& j = plan.jobs[ji];
+      const Method& m = method_get(j.method);
+      const Method* fit = m.closed_form ? &m : init_method(c);
+      if (!fit || !seen.insert({j.front, j.front_point, j.end, j.end_point}).second) continue;
+      StagedModel &F = plan.models[j.front].model, &E = plan.models[j.end].model;
+      const std::vector<int64_t> fs = F.point(j.front_point).shape, es = E.point(j.end_point).shape;
+      StitchLayer T(StitchSpec{fs, es, c.bn_before, c.bn_after, c.rank});
+      auto solve = [&](int64_t b) {
+        std::vector<int64_t> xs{b}, ys{b};
+        xs.insert(xs.end(), fs.begin(), fs.end());
+        ys.insert(ys.end(), es.begin(), es.end());
+        fit->fit(T->rows_in(at::rand(xs)), T->rows_out(at::rand(ys)), c);
+      };
+      peak = std::max(peak, at_batch(solve, c.init_samples));
+    }
+  return peak;
+}
 }  // namespace
 
 double MemoryEstimate::total() const {
-  return base + store + data + std::max(step, eval);
+  return base + store + data + std::max({step, eval, fit});
 }
 
 std::string MemoryEstimate::dominant() const {
-  const double top = std::max({base, store, data, step, eval});
+  const double top = std::max({base, store, data, step, eval, fit});
+  if (top == fit) return "the closed-form fit";
   if (top == step) return "the training step's autograd buffers";
   if (top == eval) return "the evaluation batch";
   if (top == store) return "stored activations in RAM";
@@ -134,6 +164,7 @@ MemoryEstimate plan_memory(Plan& plan, const std::vector<std::vector<size_t>>& u
     m.step = std::max(m.step, at_batch(step, m.step_batch));
     m.eval = std::max(m.eval, at_batch(eval, kEvalBatch));
   }
+  m.fit = fit_peak(plan, units);
   m.base = std::max(0.0, status_bytes("VmRSS"));
   return m;
 }

@@ -1,9 +1,10 @@
 #pragma once
 // Peak memory of a sweep shard, for Slurm's --mem: measured, not modelled. The process's resident
 // set after the models ran once (libraries, weights, optimised segments), plus the stored
-// activations held in RAM, plus the larger of one training step and one evaluation batch. Those
-// two are the peak bytes of tensors alive at once, counted through LibTorch's allocation
-// reports at two small batches and extrapolated linearly to the real batch sizes.
+// activations held in RAM, plus the largest of one training step, one evaluation batch and one
+// closed-form fit (init rows + solve). Those three are the peak bytes of tensors alive at once,
+// counted through LibTorch's allocation reports at two small batches and extrapolated linearly to
+// the real batch sizes.
 #include <string>
 #include <vector>
 
@@ -17,6 +18,7 @@ struct MemoryEstimate {
   double data = 0;   // the images of both splits as float tensors
   double step = 0;   // one training step: stitched tail forward + backward at batch x lockstep
   double eval = 0;   // one evaluation batch of kEvalBatch test images through both models
+  double fit = 0;    // the largest closed-form fit: init rows of both models + the solve
   int64_t step_batch = 0;  // rows of that step: batch_size x the largest lockstep group
   double total() const;
   std::string dominant() const;  // which part is largest, in words
