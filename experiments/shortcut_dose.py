@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Study 2c (second edition): tables and figures of the shortcut dose-response study.
 
-Reads the sweeps of experiments/shortcut_dose.sh (runs/shortcut_gap_<markers>,
-runs/shortcut_dose_e<epochs>_<markers>), subtracts the rand control per image and replicate
+Reads the sweeps of experiments/shortcut_dose.sh (runs/shortcut_gap[_block2]_<markers>,
+runs/shortcut_dose[_block2]_e<epochs>_<markers>), subtracts the rand control per image and replicate
 (paired: the same model pairs, seeds and test images), and writes
   experiments/figures/shortcut_dose_budget.png, experiments/figures/shortcut_dose_gap.png and
   the section between the shortcut_dose markers of experiments/README.md.
@@ -22,6 +22,7 @@ import study_common as sc  # noqa: E402
 from study_common import ROOT  # noqa: E402
 
 METHODS = ["dm_closed", "tlm", "slm", "fula"]
+POINTS = ["block3", "block2"]  # the cell of the first edition, then the second depth
 COLOURS = {"dm_closed": "#1f77b4", "tlm": "#d62728", "slm": "#ff7f0e", "fula": "#2ca02c"}
 EPOCHS = [10, 40, 300]
 STEPS_PER_EPOCH = 5000 // 128  # drop_last batches of 128 over 5000 images
@@ -62,31 +63,45 @@ def subtracted(runs, run, control, condition, method, metric):
     return sc.diff_ci(va, vb) + (len(keys), len(va[0]))
 
 
-def budget_results(runs):
+def tag(point):
+    """The sweep-name tag of a depth: block3 keeps the first names, block2 is '_block2'."""
+    return "" if point == POINTS[0] else f"_{point}"
+
+
+def budget_results(runs, point=POINTS[0]):
     out = {}
+    t = tag(point)
     for e in EPOCHS:
         for m in METHODS:
             for metric, _ in METRICS:
-                out[(e, m, metric)] = subtracted(runs, f"shortcut_dose_e{e}_pixel_loc",
-                                                 f"shortcut_dose_e{e}_rand", "coarse", m, metric)
+                out[(e, m, metric)] = subtracted(runs, f"shortcut_dose{t}_e{e}_pixel_loc",
+                                                 f"shortcut_dose{t}_e{e}_rand", "coarse", m,
+                                                 metric)
     return out
 
 
-def gap_results(runs):
+def gap_results(runs, point=POINTS[0]):
     out = {}
+    t = tag(point)
     for cond, _ in FRONTS:
         for m in METHODS:
             for metric, _ in METRICS:
-                out[(cond, m, metric)] = subtracted(runs, "shortcut_gap_pixel_loc",
-                                                    "shortcut_gap_rand", cond, m, metric)
+                out[(cond, m, metric)] = subtracted(runs, f"shortcut_gap{t}_pixel_loc",
+                                                    f"shortcut_gap{t}_rand", cond, m, metric)
     return out
+
+
+def piece_names(point):
+    t = tag(point)
+    return [f"shortcut_gap{t}_{m}" for m in ("pixel_loc", "rand")] + [
+        f"shortcut_dose{t}_e{e}_{m}" for e in EPOCHS for m in ("pixel_loc", "rand")]
 
 
 def cell(v):
     return sc.fmt_ci(None if v is None else v[:3])
 
 
-def figure(results, xs, xlabels, xtitle, png, log_x):
+def figure(results, xs, xlabels, xtitle, png, log_x, point):
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
     for ax, (metric, mlabel) in zip(axes, METRICS):
         for i, m in enumerate(METHODS):
@@ -110,7 +125,7 @@ def figure(results, xs, xlabels, xtitle, png, log_x):
         ax.set_xticks([x for x, _ in xs])
         ax.set_xticklabels(xlabels)
         ax.minorticks_off()
-        ax.set_title(f"{mlabel}, pixel_loc markers, cnn block3")
+        ax.set_title(f"{mlabel}, pixel_loc markers, cnn {point}")
     axes[0].legend(loc="upper left", fontsize=8)
     fig.savefig(png, dpi=120)
     plt.close(fig)
@@ -127,33 +142,46 @@ def table(results, keys, key_label, header):
     return md
 
 
-def readme_section(budget, gap, times, runs):
+def depth_tables(runs, point):
+    """The budget and task-gap tables and figures of one depth (markdown lines)."""
+    budget, gap = budget_results(runs, point), gap_results(runs, point)
+    if not any(budget.values()) and not any(gap.values()):
+        return [f"({point}: not run yet)", ""], budget, gap
+    t = tag(point)
+    md = [f"#### Budget (coarse-group front → standard end, {point})", ""]
+    md += table(budget, [(e, f"{e} epochs = {e * STEPS_PER_EPOCH:,} steps") for e in EPOCHS],
+                "budget", "budget")
+    md += ["", f"![budget, {point}](figures/shortcut_dose_budget{t}.png)", "",
+           f"#### Front's task gap (390 steps, {point})", ""]
+    md += table(gap, FRONTS, "front", "front")
+    md += ["", f"![task gap, {point}](figures/shortcut_dose_gap{t}.png)", ""]
+    return md, budget, gap
+
+
+def readme_section(runs, times):
+    """The README section (text) and the results of each depth {point: (budget, gap)}."""
     begin, end = sc.marker_lines("shortcut_dose")
     md = [begin, "",
           "Rand-subtracted excess agreement and `marker_follow` (points): pixel_loc markers in "
           "every stitch-training image minus the rand control, same model pairs, seeds and 2000 "
           "test images; mean over the model pairs with the 95 % two-level bootstrap interval "
-          "(n = model pairs × images). The FuLA paper's TLM/SLM effect is 80–90 points.", "",
-          "#### Budget (coarse-group front → standard end, block3)", ""]
-    md += table(budget, [(e, f"{e} epochs = {e * STEPS_PER_EPOCH:,} steps") for e in EPOCHS],
-                "budget", "budget")
-    md += ["", "![budget](figures/shortcut_dose_budget.png)", "",
-           "#### Front's task gap (390 steps, block3)", ""]
-    md += table(gap, FRONTS, "front", "front")
-    md += ["", "![task gap](figures/shortcut_dose_gap.png)", ""]
-    names = [f"shortcut_gap_{m}" for m in ("pixel_loc", "rand")] + [
-        f"shortcut_dose_e{e}_{m}" for e in EPOCHS for m in ("pixel_loc", "rand")]
+          "(n = model pairs × images). The FuLA paper's TLM/SLM effect is 80–90 points.", ""]
+    results = {}
+    for point in POINTS:
+        lines, budget, gap = depth_tables(runs, point)
+        md += lines
+        results[point] = (budget, gap)
+    names = [n for p in POINTS for n in piece_names(p)]
     md += [sc.provenance_line(runs, names, "shortcut_dose_times.tsv"), ""]
     if times:
         md += ["Wall time per piece (2 cores): " +
                ", ".join(f"{n} {int(s) // 60} min {int(s) % 60} s" for n, s, _ in times), ""]
     md.append(end)
-    return "\n".join(md)
+    return "\n".join(md), results
 
 
 def main():
     a = sc.cli_args(__doc__)
-    budget, gap = budget_results(a.runs), gap_results(a.runs)
     tpath = pathlib.Path(a.runs) / "shortcut_dose_times.tsv"
     # A piece that was stopped and resumed has a line per run: its wall time is their sum.
     times = {}
@@ -161,16 +189,20 @@ def main():
         name, secs, _ = line.split("\t")
         times[name] = times.get(name, 0) + int(secs)
     times = [(n, s, "") for n, s in times.items()]
-    text = readme_section(budget, gap, times, a.runs)
+    text, results = readme_section(a.runs, times)
     if a.print:
         print(text)
         return
     figs = ROOT / "experiments" / "figures"
-    figure(budget, [(e * STEPS_PER_EPOCH, e) for e in EPOCHS],
-           [f"{e * STEPS_PER_EPOCH:,}" for e in EPOCHS], "stitch-training steps (batch 128)",
-           figs / "shortcut_dose_budget.png", log_x=True)
-    figure(gap, [(i, k) for i, (k, _) in enumerate(FRONTS)], [label for _, label in FRONTS],
-           "front model", figs / "shortcut_dose_gap.png", log_x=False)
+    for point, (budget, gap) in results.items():
+        if not any(budget.values()) and not any(gap.values()):
+            continue
+        t = tag(point)
+        figure(budget, [(e * STEPS_PER_EPOCH, e) for e in EPOCHS],
+               [f"{e * STEPS_PER_EPOCH:,}" for e in EPOCHS], "stitch-training steps (batch 128)",
+               figs / f"shortcut_dose_budget{t}.png", True, point)
+        figure(gap, [(i, k) for i, (k, _) in enumerate(FRONTS)], [label for _, label in FRONTS],
+               "front model", figs / f"shortcut_dose_gap{t}.png", False, point)
     sc.readme_write("shortcut_dose", text, a.readme)
     print(text)
 

@@ -5,6 +5,7 @@ Rows of the second edition are computed from the runs (replicated, 95 % interval
 whose study has not been re-run with replicates say so and are worded as not established.
 Usage: /usr/bin/python3 experiments/summary.py [--runs runs] [--print]
 """
+import adversarial_transfer as adv
 import shortcut_dose as dose
 import shortcut_transfer as transfer
 import study_common as sc
@@ -142,10 +143,64 @@ def transfer_rows(runs):
              "not compared (the paper's cross-bias panel reports agreement only)")]
 
 
+def adv_direction(runs, cond):
+    """Per architecture: (text of h vs g per point, h - g per point, deepest - shallowest)."""
+    out = {}
+    for arch, points in adv.ARCHS.items():
+        c = adv.cells(runs, arch)
+        parts, diffs = [], []
+        for p in points:
+            h = adv.vectors(runs, arch, c, cond, p, "tlm", "robust_acc")
+            g = adv.vectors(runs, arch, c, cond, p, "tlm", "end_robust_acc")
+            if not h or not g:
+                break
+            diffs.append(sc.diff_ci(h, g))
+            parts.append(f"{p} {sc.fmt_ci(sc.mean_ci(h), False)}")
+        if len(diffs) == len(points):
+            g_all = sc.mean_ci(adv.vectors(runs, arch, c, cond, points[0], "tlm",
+                                           "end_robust_acc"))
+            out[arch] = (f"{arch}: h " + ", ".join(parts) +
+                         f" vs g {sc.fmt_ci(g_all, False)}", diffs,
+                         adv.depth_trend(runs, arch, c, cond))
+    return out
+
+
+def trend_words(trend):
+    """How h's robust accuracy moves from the shallowest to the deepest cut, in words."""
+    if trend is None or (trend[1] <= 0 <= trend[2]):
+        return "no change with depth established"
+    word = "rises" if trend[1] > 0 else "falls"
+    return f"h {word} with the cut's depth ({sc.fmt_ci(trend)} points, deepest − shallowest)"
+
+
+def adversarial_rows(runs):
+    rows = []
+    for cond, q, sign in [
+            ("adv_to_std", "Does an adversarially trained front make a standard end robust? "
+             "(study 1)", 1),
+            ("std_to_adv", "Does a standard front keep an adversarially trained end's robustness? "
+             "(study 1)", -1)]:
+        per = adv_direction(runs, cond)
+        if not per:
+            rows.append((q, "(not run yet)", "", "—"))
+            continue
+        answers = []
+        for arch, (_, diffs, trend) in per.items():
+            if sign > 0:
+                k = sum(d[1] > 0 for d in diffs)
+                a = f"{arch}: h above g at {k} of {len(diffs)} depths"
+            else:
+                k = sum(d[2] < 0 for d in diffs)
+                a = f"{arch}: h below g at {k} of {len(diffs)} depths"
+            answers.append(f"{a}; {trend_words(trend)}")
+        n = "n = 3 model pairs × 1000 images each"
+        rows.append((q, "; ".join(answers),
+                     "PGD-20 robust accuracy (%), TLM: " + "; ".join(t for t, _, _ in per.values())
+                     + f" ({n})", "not compared (METHODS §1.8 has no adversarial numbers)"))
+    return rows
+
+
 STATIC = [
-    ("Does robustness travel through a stitch? (study 1)",
-     "not established with replicates: first edition, one model pair per direction",
-     "first-edition tables below (no intervals)", "—"),
     ("Does mutual k-NN separate the recipes better than linear CKA? (study 1)",
      "claim dropped: never tested (one pair, no separation statistic)", "—", "—"),
     ("Do stitching and similarity rank cross-layer cells alike? (study 3)",
@@ -163,7 +218,7 @@ def section(runs):
     rows = [("Does the adversarial testbed separate?", "yes",
              f"PGD-20 robust accuracy of the zoo cnns: adversarial {t_text(adv)} vs standard "
              f"{t_text(std)}", "—")]
-    rows += transfer_rows(runs) + shortcut_rows(runs) + STATIC
+    rows += adversarial_rows(runs) + transfer_rows(runs) + shortcut_rows(runs) + STATIC
     md = ["<!-- summary:begin (written by experiments/summary.py from the runs and the zoo; do "
           "not edit) -->", "",
           "| question | answer | number (95 % interval, n) | agrees with the FuLA paper? |",
