@@ -148,20 +148,21 @@ def adv_direction(runs, cond):
     out = {}
     for arch, points in adv.ARCHS.items():
         c = adv.cells(runs, arch)
-        parts, diffs = [], []
+        parts, diffs, hs = [], [], []
         for p in points:
             h = adv.vectors(runs, arch, c, cond, p, "tlm", "robust_acc")
             g = adv.vectors(runs, arch, c, cond, p, "tlm", "end_robust_acc")
             if not h or not g:
                 break
             diffs.append(sc.diff_ci(h, g))
-            parts.append(f"{p} {sc.fmt_ci(sc.mean_ci(h), False)}")
+            hs.append(sc.mean_ci(h))
+            parts.append(f"{p} {sc.fmt_ci(hs[-1], False)}")
         if len(diffs) == len(points):
             g_all = sc.mean_ci(adv.vectors(runs, arch, c, cond, points[0], "tlm",
                                            "end_robust_acc"))
             out[arch] = (f"{arch}: h " + ", ".join(parts) +
                          f" vs g {sc.fmt_ci(g_all, False)}", diffs,
-                         adv.depth_trend(runs, arch, c, cond))
+                         adv.depth_trend(runs, arch, c, cond), max(h[2] for h in hs))
     return out
 
 
@@ -185,17 +186,21 @@ def adversarial_rows(runs):
             rows.append((q, "(not run yet)", "", "—"))
             continue
         answers = []
-        for arch, (_, diffs, trend) in per.items():
+        for arch, (_, diffs, trend, h_hi) in per.items():
             if sign > 0:
                 k = sum(d[1] > 0 for d in diffs)
                 a = f"{arch}: h above g at {k} of {len(diffs)} depths"
             else:
                 k = sum(d[2] < 0 for d in diffs)
                 a = f"{arch}: h below g at {k} of {len(diffs)} depths"
-            answers.append(f"{a}; {trend_words(trend)}")
+            if h_hi < 1.0:  # nothing left to move with depth
+                answers.append(f"{a}; h below 1 % at every depth (the standard early layers "
+                               "alone remove it)")
+            else:
+                answers.append(f"{a}; {trend_words(trend)}")
         n = "n = 3 model pairs × 1000 images each"
         rows.append((q, "; ".join(answers),
-                     "PGD-20 robust accuracy (%), TLM: " + "; ".join(t for t, _, _ in per.values())
+                     "PGD-20 robust accuracy (%), TLM: " + "; ".join(v[0] for v in per.values())
                      + f" ({n})", "not compared (METHODS §1.8 has no adversarial numbers)"))
     return rows
 
