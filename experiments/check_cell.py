@@ -2,12 +2,14 @@
 """Re-runs one cell of a second-edition study and compares it with experiments/README.md.
 
 The cell's jobs (all model pairs of one condition, one point, one method; for shortcut_dose with
-its rand control) are run again from the study's YAML into a fresh folder with a fresh store,
+its rand control, for cross_layer2 with the untrained fronts) are run again from the study's YAML into a fresh folder with a fresh store,
 with any extra `--set` settings given; the mean is then compared with the README's generated
 table (value and 95 % interval). Exit status 0 when the re-run mean lies inside the README's
 interval, 1 when not.
   /usr/bin/python3 experiments/check_cell.py shortcut_transfer [--stitch build/stitch] [--set k=v]
   /usr/bin/python3 experiments/check_cell.py shortcut_dose
+  /usr/bin/python3 experiments/check_cell.py adversarial_transfer
+  /usr/bin/python3 experiments/check_cell.py cross_layer2
 """
 import argparse
 import re
@@ -19,6 +21,7 @@ import pathlib
 import yaml
 
 import study_common as sc
+from random_fronts import random_fronts
 from study_common import ROOT
 
 # study -> (YAML, condition, point, method, README row prefix, metric, column, runs)
@@ -27,6 +30,15 @@ CELLS = {
         yaml="experiments/shortcut_transfer.yaml", condition="std_to_sc", point="block2",
         method="tlm", row="| standard → shortcut | block2 |", metric="marker_follow",
         column=4, runs=[("shortcut_transfer", {})]),
+    "adversarial_transfer": dict(
+        yaml="experiments/adversarial_transfer_cnn.yaml", condition="adv_to_std", point="block2",
+        method="tlm", row="| adversarial → standard | block2 |", metric="robust_acc", column=4,
+        runs=[("adversarial_transfer", {})]),
+    # trained minus untrained front, each run with its own models (the condition after the name)
+    "cross_layer2": dict(
+        yaml="experiments/cross_layer2_cnn.yaml", condition="trained", point="block2",
+        method="fula", row="| cnn → cnn | block2 |", metric="stitched_acc", column=7,
+        runs=[("check_trained", {}, "trained"), ("check_random", {}, "random_init")]),
     "shortcut_dose": dict(
         yaml="experiments/shortcut_dose.yaml", condition="coarse", point="block3",
         method="tlm", row="| 10 epochs = 390 steps | excess agreement |",
@@ -62,12 +74,16 @@ def merge(base, extra):
 def run_cell(spec, stitch, sets, out):
     """Runs the cell's sweeps into `out`; returns per-image vectors of each run."""
     cfg = yaml.safe_load((ROOT / spec["yaml"]).read_text())
-    cfg["models"] = [m for m in cfg["models"] if m.get("condition") == spec["condition"]]
+    if any("random_fronts" in m["front"] for m in cfg["models"]):
+        random_fronts()
+    models = cfg["models"]
     cfg.update(front_points=[spec["point"]], end_points=[spec["point"]], methods=[spec["method"]],
                out_dir=str(out))
     cfg["store"] = {"dir": str(out / "store")}
     vectors = []
-    for name, extra in spec["runs"]:
+    for name, extra, *cond in spec["runs"]:
+        cfg["models"] = [m for m in models
+                         if m.get("condition") == (cond[0] if cond else spec["condition"])]
         c = yaml.safe_load(yaml.safe_dump(cfg))
         merge(c, extra)
         c["name"] = name
