@@ -9,11 +9,19 @@ experiments/README.md:
     paired difference stitched - end (TLM), per direction and point; clean accuracy (TLM);
   - the depth trend: TLM robust accuracy at the deepest minus at the shallowest point, paired on
     the same model pairs and images.
+  - whether linear CKA or mutual k-NN separates same-recipe pairs (standard-standard,
+    adversarial-adversarial) from mixed ones better (runs/adversarial_transfer_<arch>_sim: the
+    same 12 model pairs and points): AUC and d' per point, and the paired difference of d'.
 Every number: mean over the three model pairs with its 95 % two-level bootstrap interval
-(scripts/report_stats.py; n = model pairs x images).
+(scripts/report_stats.py; n = model pairs x images); the separation statistics with a bootstrap
+over model pairs.
 Usage: /usr/bin/python3 experiments/adversarial_transfer.py [--runs runs] [--print]
 """
+import math
+import os
 from collections import defaultdict
+
+import numpy as np
 
 import study_common as sc
 
@@ -91,6 +99,84 @@ def trend_table(runs, arch, c):
     return md
 
 
+SIMS = ["linear_cka", "mutual_knn"]
+
+
+def recipe(path):
+    return "adversarial" if "_adversarial_" in os.path.basename(path) else "standard"
+
+
+def sim_values(runs, arch):
+    """{point: {metric: (same-recipe values, mixed values)}} over the similarity rows, or {}."""
+    out = {}
+    for r in sc.rows(runs, f"{name(arch)}_sim") or []:
+        if r.get("method") != "similarity" or r["front_point"] != r["end_point"]:
+            continue
+        same = recipe(r["front"]) == recipe(r["end"])
+        for m in SIMS:
+            if m in r:
+                out.setdefault(r["front_point"], {}).setdefault(m, ([], []))[0 if same else 1] \
+                    .append(float(r[m]))
+    return out
+
+
+def auc(a, b):
+    """P(a > b) + P(a = b) / 2 over all pairs: the Mann-Whitney AUC of a above b."""
+    a, b = np.asarray(a)[:, None], np.asarray(b)[None, :]
+    return float(((a > b) + 0.5 * (a == b)).mean())
+
+
+def dprime(a, b):
+    sd = math.sqrt((np.var(a, ddof=1) + np.var(b, ddof=1)) / 2)
+    return (np.mean(a) - np.mean(b)) / sd if sd > 0 else float("inf")
+
+
+def separation(vals, stat, draws=2000, seed=0):
+    """Per metric the mean over points of stat(same, mixed) with a 95 % bootstrap interval
+    (model pairs resampled within each class and point, the same draws for both metrics), and
+    the paired difference mutual_knn - linear_cka. {key: (value, lo, hi)}."""
+    rng = np.random.default_rng(seed)
+    pts = sorted(vals)
+    est = {m: np.mean([stat(*vals[p][m]) for p in pts]) for m in SIMS}
+    boots = {m: [] for m in SIMS}
+    for _ in range(draws):
+        picks = {p: [rng.integers(0, len(x), len(x)) for x in vals[p][SIMS[0]]] for p in pts}
+        for m in SIMS:
+            boots[m].append(np.mean([stat(*(np.asarray(x)[i] for x, i in zip(vals[p][m],
+                                                                             picks[p])))
+                                     for p in pts]))
+    out = {}
+    for m in SIMS:
+        b = np.asarray(boots[m])
+        b = b[np.isfinite(b)]
+        out[m] = (est[m], *(np.percentile(b, [2.5, 97.5]) if len(b) else (float("nan"),) * 2))
+    d = np.asarray(boots["mutual_knn"]) - np.asarray(boots["linear_cka"])
+    d = d[np.isfinite(d)]
+    out["diff"] = (est["mutual_knn"] - est["linear_cka"],
+                   *(np.percentile(d, [2.5, 97.5]) if len(d) else (float("nan"),) * 2))
+    return out
+
+
+def separation_table(runs):
+    md = ["| network | statistic | linear_cka | mutual_knn | mutual_knn − linear_cka | "
+          "pairs per point |", "|---|---|---|---|---|---|"]
+    results = {}
+    for arch in ARCHS:
+        vals = sim_values(runs, arch)
+        if not vals or any(len(v) < len(SIMS) or min(len(x) for m in v.values() for x in m) < 2
+                           for v in vals.values()):
+            continue  # both metrics, and two pairs of each class at every point
+        n = next(iter(vals.values()))["linear_cka"]
+        for label, stat in (("AUC", auc), ("d′", dprime)):
+            r = separation(vals, stat)
+            results[(arch, label)] = r
+            f = (lambda v: f"{v[0]:.2f} [{v[1]:.2f}, {v[2]:.2f}]") if label == "AUC" else (
+                lambda v: f"{v[0]:+.1f} [{v[1]:+.1f}, {v[2]:+.1f}]")
+            md.append(f"| {arch} | {label} | {f(r['linear_cka'])} | {f(r['mutual_knn'])} | "
+                      f"{f(r['diff'])} | {len(n[0])} same + {len(n[1])} mixed |")
+    return (md if results else []), results
+
+
 def section(runs):
     begin, end = sc.marker_lines("adversarial_transfer")
     md = [begin, ""]
@@ -106,6 +192,16 @@ def section(runs):
         md += robust_table(runs, arch, c)
         md += ["", f"{arch}: does robustness depend on where the cut is? (points)", ""]
         md += trend_table(runs, arch, c) + [""]
+    sep, _ = separation_table(runs)
+    if sep:
+        md += ["#### Does mutual k-NN separate the recipes better than linear CKA?", "",
+               "Same-recipe pairs (standard–standard, adversarial–adversarial) against mixed "
+               "ones, the same 12 model pairs at each point (2000 test images): AUC (share of "
+               "same/mixed pairs ordered correctly) and d′ (difference of means over the pooled "
+               "SD), averaged over the three points, with 95 % bootstrap intervals over model "
+               "pairs (the same draws for both metrics, so their difference is paired).", ""]
+        md += sep + [""]
+        names += [f"{name(a)}_sim" for a in ARCHS if sc.rows(runs, f"{name(a)}_sim")]
     md += ["PGD-20, ε = 0.1, α = 0.01, random start (the zoo's recipe), on the first 1000 test "
            "images; clean accuracy on the first 2000 (cnn) / 1000 (resnet). Mean over three "
            "independent model pairs with the 95 % two-level bootstrap interval (n = model pairs "

@@ -206,10 +206,27 @@ def adversarial_rows(runs):
     return rows
 
 
-STATIC = [
-    ("Does mutual k-NN separate the recipes better than linear CKA? (study 1)",
-     "claim dropped: never tested (one pair, no separation statistic)", "—", "—"),
-]
+def knn_row(runs):
+    q = "Does mutual k-NN separate the recipes better than linear CKA? (study 1)"
+    _, res = adv.separation_table(runs)
+    if not res:
+        return (q, "not tested yet (runs/adversarial_transfer_*_sim missing)", "—", "—")
+    parts, verdicts, both = [], [], True
+    for (arch, stat), r in res.items():
+        if stat == "AUC":
+            both = both and min(r["linear_cka"][1], r["mutual_knn"][1]) > 0.5
+        fmt = "{:.2f}" if stat == "AUC" else "{:+.1f}"
+        ci = lambda v: f"{fmt.format(v[0])} [{fmt.format(v[1])}, {fmt.format(v[2])}]"  # noqa
+        parts.append(f"{arch} {stat}: CKA {ci(r['linear_cka'])}, mutual k-NN "
+                     f"{ci(r['mutual_knn'])}, difference {ci(r['diff'])}")
+        verdicts.append(r["diff"][1] > 0)
+    answer = ("yes" if all(verdicts) else
+              "not established: " + ("both separate same-recipe from mixed pairs (AUC "
+                                     "above 0.5), " if both else "") + "neither measurably better")
+    return (q, answer, "; ".join(parts) + " (12 model pairs × 3 points, bootstrap over pairs)",
+            "—")
+
+
 
 
 def grid_data(runs):
@@ -287,7 +304,7 @@ def section(runs):
              f"PGD-20 robust accuracy of the zoo cnns: adversarial {t_text(adv)} vs standard "
              f"{t_text(std)}", "—")]
     gd = grid_data(runs)
-    rows += adversarial_rows(runs) + transfer_rows(runs) + shortcut_rows(runs) + STATIC
+    rows += adversarial_rows(runs) + [knn_row(runs)] + transfer_rows(runs) + shortcut_rows(runs)
     rows += [correlation_row(gd), control_row(gd)]
     md = ["<!-- summary:begin (written by experiments/summary.py from the runs and the zoo; do "
           "not edit) -->", "",
