@@ -242,11 +242,7 @@ def section(runs, figures=True):
 
 
 def main():
-    a = sc.cli_args(__doc__)
-    text = section(a.runs, figures=not a.print)
-    if not a.print:
-        sc.readme_write("cross_layer2", text, a.readme)
-    print(text)
+    sc.section_main(__doc__, "cross_layer2", lambda runs, only_print: section(runs, not only_print))
 
 
 if __name__ == "__main__":

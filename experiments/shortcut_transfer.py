@@ -91,11 +91,7 @@ def section(runs):
 
 
 def main():
-    a = sc.cli_args(__doc__)
-    text = section(a.runs)
-    if not a.print:
-        sc.readme_write(NAME, text, a.readme)
-    print(text)
+    sc.section_main(__doc__, NAME, lambda runs, _: section(runs))
 
 
 if __name__ == "__main__":

@@ -94,6 +94,16 @@ def cli_args(doc):
     return ap.parse_args()
 
 
+def section_main(doc, section, make):
+    """The main() of a study script: --runs/--readme/--print, then make(runs, print_only) gives
+    the section's text, written between its README markers (unless --print) and printed."""
+    a = cli_args(doc)
+    text = make(a.runs, a.print)
+    if not a.print:
+        readme_write(section, text, a.readme)
+    print(text)
+
+
 def marker_lines(section):
     return (f"<!-- {section}:begin (written by experiments/{section}.py from the runs; do not "
             "edit) -->", f"<!-- {section}:end -->")

@@ -316,11 +316,7 @@ def section(runs):
 
 
 def main():
-    a = sc.cli_args(__doc__)
-    text = section(a.runs)
-    if not a.print:
-        sc.readme_write("summary", text, a.readme)
-    print(text)
+    sc.section_main(__doc__, "summary", lambda runs, _: section(runs))
 
 
 if __name__ == "__main__":
