@@ -90,6 +90,8 @@ def shortcut_rows(runs):
                          "coarse", "fula", "tlm")
     fula_slm = dose_diff(runs, "shortcut_dose_e300_pixel_loc", "shortcut_dose_e300_rand",
                          "coarse", "fula", "slm")
+    fula_tlm2 = dose_diff(runs, "shortcut_dose_block2_e300_pixel_loc",
+                          "shortcut_dose_block2_e300_rand", "coarse", "fula", "tlm")
     rand = None
     r = sc.rows(runs, "shortcut_dose_e10_rand")
     if r:
@@ -111,13 +113,44 @@ def shortcut_rows(runs):
          "(not run yet)" if fula_tlm is None or fula_slm is None else
          f"{sc.rs.verdict(fula_tlm[1], fula_tlm[2], 'FuLA', 'TLM')}; FuLA vs SLM: "
          f"{sc.rs.verdict(fula_slm[1], fula_slm[2], 'FuLA', 'SLM')}",
-         f"rand-subtracted excess agreement, FuLA − TLM {ci_n(fula_tlm)}; FuLA − SLM "
-         f"{ci_n(fula_slm)}", paper_fula(fula_tlm, fula_slm)),
+         f"rand-subtracted excess agreement, block3: FuLA − TLM {ci_n(fula_tlm)}; FuLA − SLM "
+         f"{ci_n(fula_slm)}; block2: FuLA − TLM {ci_n(fula_tlm2)}",
+         paper_fula(fula_tlm, fula_slm)),
         ("Does the rand control stay near zero?",
          "(not run yet)" if rand is None else
          ("yes, within ±3 points" if -3 < rand[1] and rand[2] < 3 else "no"),
          f"TLM excess agreement with rand markers in training {ci_n(rand)}", "yes (paper: ≈ 0)"),
     ]
+
+
+def depth_row(runs):
+    """TLM's rand-subtracted excess agreement at block2 and block3 (390 and 11,700 steps), and
+    block2 - block3 paired over model pairs and images."""
+    vals, diffs = {}, {}
+    for e in (10, 300):
+        sub = {}
+        for point in dose.POINTS:
+            t = dose.tag(point)
+            p = dose.paired_vectors(runs, f"shortcut_dose{t}_e{e}_pixel_loc",
+                                    f"shortcut_dose{t}_e{e}_rand", "coarse", "tlm",
+                                    "excess_agreement")
+            if p:
+                sub[point] = (p[0], [x - y for x, y in zip(p[1], p[2])])
+        if len(sub) < 2 or sub["block2"][0] != sub["block3"][0]:
+            continue
+        vals[e] = {pt: sc.mean_ci(v) for pt, (_, v) in sub.items()}
+        diffs[e] = sc.diff_ci(sub["block2"][1], sub["block3"][1])
+    q = "Does the cut's depth change the shortcut effect (block2 vs block3)?"
+    if not diffs:
+        return [(q, "(not run yet)", "", "—")]
+    steps = {10: "390", 300: "11,700"}
+    answer = "; ".join(f"{steps[e]} steps: {sc.rs.verdict(d[1], d[2], 'block2', 'block3')}"
+                       for e, d in diffs.items())
+    number = "; ".join(f"{steps[e]} steps: block2 {sc.fmt_ci(vals[e]['block2'])} vs block3 "
+                       f"{sc.fmt_ci(vals[e]['block3'])}, difference {sc.fmt_ci(d)}"
+                       for e, d in diffs.items())
+    return [(q, answer, f"TLM excess agreement minus the rand control: {number} (n = 3 model "
+             "pairs × 2000 images)", "— (the paper's effect peaks at its layers 5–7)")]
 
 
 def transfer_rows(runs):
@@ -304,7 +337,7 @@ def section(runs):
              f"PGD-20 robust accuracy of the zoo cnns: adversarial {t_text(adv)} vs standard "
              f"{t_text(std)}", "—")]
     gd = grid_data(runs)
-    rows += adversarial_rows(runs) + [knn_row(runs)] + transfer_rows(runs) + shortcut_rows(runs)
+    rows += adversarial_rows(runs) + [knn_row(runs)] + transfer_rows(runs) + shortcut_rows(runs) + depth_row(runs)
     rows += [correlation_row(gd), control_row(gd)]
     md = ["<!-- summary:begin (written by experiments/summary.py from the runs and the zoo; do "
           "not edit) -->", "",
