@@ -292,7 +292,7 @@ def correlation_row(data):
         return ("Do stitching and similarity rank cross-layer cells alike? (study 3)",
                 "(not run yet)", "", "—")
     answer = (f"yes over whole grids (ρ > 0 in {sum(pos)} of {len(pos)}), but mostly through the "
-              f"distance from the diagonal: given |Δ depth| the partial ρ is > 0 in "
+              f"distance from the diagonal: given the depth offset the partial ρ is > 0 in "
               f"{partial['> 0']}, < 0 in {partial['< 0']}, not established in "
               f"{partial['not established']}")
     return ("Do stitching and similarity rank cross-layer cells alike? (study 3)", answer,
