@@ -119,7 +119,7 @@ def control_diffs(runs, name, rows_):
 
 
 def diagonal(runs, name, rows_, diffs):
-    """Same-architecture grids, the diagonal cells (the same point on both sides):
+    """The diagonal cells (the same point on both sides; none across architectures):
     {(point, method): (trained, untrained, difference)}, each (value, lo, hi) or None."""
     out = {}
     fps = ordered(r["front_point"] for r in rows_)
@@ -217,8 +217,7 @@ def section(runs, figures=True):
         corr += correlation_rows(label, correlations(runs, name, rows_))
         diffs = control_diffs(runs, name, rows_)
         ctrl += control_rows(label, diffs)
-        if name != "cross_layer2_cnn_resnet":
-            diag += diagonal_rows(label, diagonal(runs, name, rows_, diffs))
+        diag += diagonal_rows(label, diagonal(runs, name, rows_, diffs))
         if diffs and figures:
             control_figure(diffs, rows_, label, ROOT / "experiments" / "figures" / f"{name}.png")
         figs.append(f"![{label}: trained − untrained front](figures/{name}.png)")

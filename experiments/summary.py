@@ -182,18 +182,18 @@ def adv_direction(runs, cond):
     out = {}
     for arch, points in adv.ARCHS.items():
         c = adv.cells(runs, arch)
-        parts, diffs, hs = [], [], []
+        parts, diffs, hs, g_first = [], [], [], None
         for p in points:
             h = adv.vectors(runs, arch, c, cond, p, "tlm", "robust_acc")
             g = adv.vectors(runs, arch, c, cond, p, "tlm", "end_robust_acc")
             if not h or not g:
                 break
+            g_first = g_first or g  # the end model alone: the same at every point
             diffs.append(sc.diff_ci(h, g))
             hs.append(sc.mean_ci(h))
             parts.append(f"{p} {sc.fmt_ci(hs[-1], False)}")
         if len(diffs) == len(points):
-            g_all = sc.mean_ci(adv.vectors(runs, arch, c, cond, points[0], "tlm",
-                                           "end_robust_acc"))
+            g_all = sc.mean_ci(g_first)
             out[arch] = (f"{arch}: h " + ", ".join(parts) +
                          f" vs g {sc.fmt_ci(g_all, False)}", diffs,
                          adv.depth_trend(runs, arch, c, cond), max(h[2] for h in hs))
@@ -270,9 +270,8 @@ def grid_data(runs):
         if not rows_:
             continue
         diffs = grids.control_diffs(runs, name, rows_)
-        diag = None if name.endswith("_resnet") and "cnn_resnet" in name else grids.diagonal(
-            runs, name, rows_, diffs)
-        out[name] = (label, grids.correlations(runs, name, rows_), diag)
+        out[name] = (label, grids.correlations(runs, name, rows_),
+                     grids.diagonal(runs, name, rows_, diffs))
     return out
 
 

@@ -12,7 +12,6 @@
 #include <map>
 #include <set>
 #include <string>
-#include <tuple>
 
 #include "stitch/runner/methods.h"
 #include "stitch/runner/stitch_job.h"
@@ -73,18 +72,21 @@ at::Tensor random_batch(const Plan& plan, int64_t b, c10::Device dev) {
 
 // The largest closed-form fit (or lstsq init) of the units: the init rows of both models and
 // the float64 solve over them, measured at 2 and 6 images and extrapolated to init_samples.
+// Its memory depends on the two points' shapes, not on the models' weights, so each pair of
+// shapes is measured once (with the first fitting method seen) however many model pairs share it.
 double fit_peak(Plan& plan, const std::vector<std::vector<size_t>>& units) {
   const StitchConfig& c = plan.config.job;
-  std::set<std::tuple<size_t, std::string, size_t, std::string>> seen;
+  std::set<std::pair<std::vector<int64_t>, std::vector<int64_t>>> seen;
   double peak = 0;
   for (const auto& unit : units)
     for (size_t ji : unit) {
       const Job& j = plan.jobs[ji];
       const Method& m = method_get(j.method);
       const Method* fit = m.closed_form ? &m : init_method(c);
-      if (!fit || !seen.insert({j.front, j.front_point, j.end, j.end_point}).second) continue;
-      StagedModel &F = plan.models[j.front].model, &E = plan.models[j.end].model;
-      const std::vector<int64_t> fs = F.point(j.front_point).shape, es = E.point(j.end_point).shape;
+      if (!fit) continue;
+      const std::vector<int64_t> fs = plan.models[j.front].model.point(j.front_point).shape,
+                                 es = plan.models[j.end].model.point(j.end_point).shape;
+      if (!seen.insert({fs, es}).second) continue;
       StitchLayer T(StitchSpec{fs, es, c.bn_before, c.bn_after, c.rank});
       auto solve = [&](int64_t b) {
         std::vector<int64_t> xs{b}, ys{b};

@@ -158,6 +158,7 @@ double group_store_bytes(const Plan& plan, const ShardData& data, const LiveSpli
 double extra_eval_seconds(Plan& plan, const std::vector<size_t>& todo, ForwardTimes& t,
                           double test_batches) {
   const StitchConfig& c = plan.config.job;
+  if (c.robust_samples <= 0 && c.markers == "none") return 0;  // times no tails for nothing
   const double pgd =
       static_cast<double>(c.robust_samples) / 128.0 * static_cast<double>(c.robust_steps + 1) * 3.0;
   std::set<size_t> ends;
