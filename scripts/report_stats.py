@@ -9,10 +9,10 @@ import os
 import numpy as np
 from scipy import stats
 
-# Methods fitted in closed form: their result does not depend on the seed (runner/methods.cpp).
+# Methods fitted in closed form: their result does not depend on the seed (job/methods.cpp).
 CLOSED_FORM = {"dm_closed", "procrustes", "maiorca"}
 
-# Per-image vectors of a metric, from a job's outcomes.h5 (runner/outcomes.h): a function of
+# Per-image vectors of a metric, from a job's outcomes.h5 (job/outcomes.h): a function of
 # the file's datasets giving float [N], or None when the metric has no per-image form.
 PER_IMAGE = {
     "stitched_acc": lambda o: o["stitched_pred"] == o["label"],

@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "stitch/runner/stitch_config.h"
+#include "stitch/job/stitch_config.h"
 
 namespace stitch::test {
 

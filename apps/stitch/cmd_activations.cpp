@@ -8,7 +8,7 @@
 
 #include "commands.h"
 #include "config_cli.h"
-#include "stitch/runner/activation_export.h"
+#include "stitch/similarity/activation_export.h"
 
 namespace stitch::cli {
 

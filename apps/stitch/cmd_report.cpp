@@ -17,8 +17,8 @@
 
 #include "commands.h"
 #include "config_cli.h"
-#include "stitch/runner/result_row.h"
-#include "stitch/runner/results.h"
+#include "stitch/results/result_row.h"
+#include "stitch/results/results.h"
 #include "stitch/util/error.h"
 #include "stitch/util/version.h"
 

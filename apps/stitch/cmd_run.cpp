@@ -9,7 +9,7 @@
 
 #include "commands.h"
 #include "config_cli.h"
-#include "stitch/runner/result_row.h"
+#include "stitch/results/result_row.h"
 #include "stitch/sweep/sweep_run.h"
 #include "stitch/util/device.h"
 

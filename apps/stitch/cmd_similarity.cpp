@@ -8,7 +8,7 @@
 
 #include "commands.h"
 #include "config_cli.h"
-#include "stitch/runner/similarity_run.h"
+#include "stitch/similarity/similarity_run.h"
 
 namespace stitch::cli {
 

@@ -36,7 +36,7 @@ ConfigCli::ConfigCli(CLI::App* cmd, const ConfigTableBase& table, const std::str
           cmd->add_option(row.flag, f.values, help_line + ", comma separated")->delimiter(',');
     else
       f.option = cmd->add_option(row.flag, f.value, help_line);
-    const char* kTypes[] = {"TEXT", "INT", "NUMBER", "", "LIST", "INTS", "NUMBERS"};
+    const char* kTypes[] = {"TEXT", "INT", "NUMBER", "", "LIST", "INTS", "NUMBERS", "TEXT"};
     if (!f.is_bool) f.option->type_name(kTypes[row.kind]);
   }
   config_help_footer(cmd, help);

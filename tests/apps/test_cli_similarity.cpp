@@ -8,7 +8,7 @@
 #include <yaml-cpp/yaml.h>
 #include <nlohmann/json.hpp>
 
-#include "stitch/runner/results.h"
+#include "stitch/results/results.h"
 #include "test_util.h"
 
 using stitch::test::expect_one_line_error;

@@ -7,7 +7,7 @@
 #include <fstream>
 #include <random>
 
-#include "stitch/runner/results.h"
+#include "stitch/results/results.h"
 #include "test_util.h"
 
 using stitch::test::expect_one_line_error;

@@ -44,7 +44,7 @@ TEST(YamlReader, DefaultsAndOverrides) {
   EXPECT_EQ(c.pgd.steps, 3);
   EXPECT_DOUBLE_EQ(c.pgd.epsilon, 0.2);
   EXPECT_DOUBLE_EQ(c.pgd.alpha, 0.01);  // default kept
-  EXPECT_EQ(c.marker_mode, "pixel_loc");
+  EXPECT_EQ(c.marker_mode, MarkerMode::kPixelLoc);
   EXPECT_EQ(c.out_path(), "models/zoo/mlp_standard_s7.pt");
   EXPECT_THROW(yaml_set(n, "novalue"), StitchError);
 }

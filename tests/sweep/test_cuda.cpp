@@ -8,7 +8,7 @@
 #include <map>
 
 #include "stitch/model/staged_model.h"
-#include "stitch/runner/results.h"
+#include "stitch/results/results.h"
 #include "stitch/sweep/sweep_run.h"
 #include "stitch/util/device.h"
 #include "stitch/util/version.h"

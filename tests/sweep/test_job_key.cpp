@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <variant>
 
-#include "stitch/runner/methods.h"
+#include "stitch/job/methods.h"
 #include "stitch/sweep/plan.h"
 
 using namespace stitch;
@@ -38,7 +38,8 @@ void perturb(const ConfigRow& row, void* obj) {
                },
                [&](bool* v) { *v = !*v; }, [&](std::vector<std::string>* v) { v->push_back("x"); },
                [&](std::vector<int64_t>* v) { v->push_back(1); },
-               [&](std::vector<double>* v) { v->push_back(0.5); }},
+               [&](std::vector<double>* v) { v->push_back(0.5); },
+               [&](const EnumRef& e) { e.set((e.get() + 1) % e.names->size()); }},
       row.ref(obj));
 }
 
@@ -61,11 +62,13 @@ TEST(JobKey, EverySweepSettingIsClassified) {
 // init ignore the least-squares ridge, ...), and never for settings that change nothing.
 TEST(JobKey, ChangesExactlyWhenASettingAffectsTheMethod) {
   struct Case {
-    std::string method, init;
+    std::string method;
+    StitchInit init;
   };
-  const std::vector<Case> cases{{"dm_closed", "lstsq"}, {"procrustes", "lstsq"},
-                                {"maiorca", "lstsq"},   {"tlm", "lstsq"},
-                                {"fula", "procrustes"}, {"dm_hint", "rand"}};
+  const std::vector<Case> cases{
+      {"dm_closed", StitchInit::kLstsq}, {"procrustes", StitchInit::kLstsq},
+      {"maiorca", StitchInit::kLstsq},   {"tlm", StitchInit::kLstsq},
+      {"fula", StitchInit::kProcrustes}, {"dm_hint", StitchInit::kRand}};
   int changed = 0, unchanged = 0;
   for (const auto& cs : cases) {
     SweepConfig base;
@@ -73,12 +76,14 @@ TEST(JobKey, ChangesExactlyWhenASettingAffectsTheMethod) {
     const std::vector<Affects> affects = method_affects(method_get(cs.method), base.job);
     const std::string k0 = key_of(base, cs.method);
     for (const auto& row : sweep_config_table().rows()) {
-      if (cs.init != "lstsq" && row.key == "train.init") continue;  // changes the init method
+      if (cs.init != StitchInit::kLstsq && row.key == "train.init")
+        continue;  // changes the init method
       SweepConfig c = base;
       perturb(row, &c);
       const bool in_scope = std::find(affects.begin(), affects.end(), row.affects) != affects.end();
       const bool differs = key_of(c, cs.method) != k0;
-      EXPECT_EQ(differs, in_scope) << cs.method << " (init " << cs.init << "): " << row.key;
+      EXPECT_EQ(differs, in_scope)
+          << cs.method << " (init " << enum_name(cs.init) << "): " << row.key;
       (differs ? changed : unchanged)++;
     }
   }
@@ -96,12 +101,12 @@ TEST(JobKey, ChangesExactlyWhenASettingAffectsTheMethod) {
 // train.init decides which fit settings a trained job depends on.
 TEST(JobKey, TrainedJobsDependOnTheirInitFitOnly) {
   SweepConfig rand_init;
-  rand_init.job.init = "rand";
+  rand_init.job.init = StitchInit::kRand;
   SweepConfig ridge = rand_init;
   ridge.job.ridge = 1.0;
   EXPECT_EQ(key_of(rand_init, "tlm"), key_of(ridge, "tlm"));
   SweepConfig lstsq = rand_init, lstsq_ridge = rand_init;
-  lstsq.job.init = lstsq_ridge.job.init = "lstsq";
+  lstsq.job.init = lstsq_ridge.job.init = StitchInit::kLstsq;
   lstsq_ridge.job.ridge = 1.0;
   EXPECT_NE(key_of(lstsq, "tlm"), key_of(lstsq_ridge, "tlm"));
   EXPECT_EQ(init_method(lstsq.job), &method_get("dm_closed"));

@@ -6,7 +6,7 @@
 #include <map>
 #include <set>
 
-#include "stitch/runner/results.h"
+#include "stitch/results/results.h"
 #include "stitch/sweep/job_inputs.h"
 #include "stitch/sweep/sweep_run.h"
 #include "stitch/util/error.h"
@@ -145,8 +145,8 @@ TEST(SweepRun, BnModeTrainLeavesTheEndModelUnchanged) {
   c.front_points = {"block1"};
   c.end_points = {"block1"};
   c.job.methods = {"tlm"};
-  c.job.bn_mode = "train";
-  c.job.init = "rand";
+  c.job.bn_mode = BnMode::kTrain;
+  c.job.init = StitchInit::kRand;
   Plan p = plan_make(c, c10::Device("cpu"));
   at::set_num_threads(2);  // the sweep's threads: bitwise equality needs the same kernel split
   const at::Tensor x = at::rand({8, 1, 28, 28});
@@ -213,7 +213,7 @@ TEST(SweepRun, PlantedTrainingMarkersChangeTrainImagesKeysAndStoreEntries) {
 // models, so training and test rows are live) writes nothing to the store.
 TEST(SweepRun, LockstepOnLiveRowsEqualsOneByOneFromTheStore) {
   const std::string zoo = test::data_dir() + "/../../models/zoo/";
-  auto run = [&](bool lockstep, const std::string& stream) {
+  auto run = [&](bool lockstep, StoreStream stream) {
     SweepConfig c = sweep_config_parse(YAML::Load(
         "name: ls\nfront: " + zoo + "cnn_standard_s0.pt\nend: " + zoo +
         "cnn_standard_s1.pt\nfront_point: block1\nend_point: block1\n"
@@ -231,8 +231,8 @@ TEST(SweepRun, LockstepOnLiveRowsEqualsOneByOneFromTheStore) {
         entries.insert(f.path().filename().string().substr(0, 5));
     return std::make_pair(by_method, entries);
   };
-  const auto [together, together_store] = run(true, "auto");
-  const auto [alone, alone_store] = run(false, "never");
+  const auto [together, together_store] = run(true, StoreStream::kAuto);
+  const auto [alone, alone_store] = run(false, StoreStream::kNever);
   EXPECT_EQ(together_store, (std::set<std::string>{})) << "no store entry when live";
   EXPECT_EQ(alone_store, (std::set<std::string>{"test_", "train"}));
   ASSERT_EQ(together.size(), 4u);
@@ -256,7 +256,7 @@ TEST(SweepRun, LockstepOnLiveRowsEqualsOneByOneFromTheStore) {
 // same evaluation of the same stitch (a closed-form fit: no training noise): every metric equal
 // up to float rounding, and nothing of the test split is stored when live.
 TEST(SweepRun, LiveTestRowsEvaluateLikeStoredOnes) {
-  auto run = [](const std::string& stream) {
+  auto run = [](StoreStream stream) {
     SweepConfig c = small_sweep(test::temp_dir());
     c.job.methods = {"dm_closed"};
     c.front_points = {"block2"};
@@ -270,8 +270,8 @@ TEST(SweepRun, LiveTestRowsEvaluateLikeStoredOnes) {
       test_stored = test_stored || f.path().filename().string().rfind("test_", 0) == 0;
     return std::make_pair(rows.at(0), test_stored);
   };
-  const auto [live, live_stored] = run("auto");
-  const auto [stored, stored_stored] = run("never");
+  const auto [live, live_stored] = run(StoreStream::kAuto);
+  const auto [stored, stored_stored] = run(StoreStream::kNever);
   EXPECT_EQ(live["test_rows"], "live");
   EXPECT_EQ(stored["test_rows"], "store");
   EXPECT_FALSE(live_stored);

@@ -15,7 +15,7 @@
 using namespace stitch;
 
 namespace {
-TrainConfig small(const std::string& arch, const std::string& recipe, const std::string& out) {
+TrainConfig small(const std::string& arch, Recipe recipe, const std::string& out) {
   TrainConfig c;
   c.arch = arch;
   c.arch_dir = test::arch_dir();
@@ -37,7 +37,7 @@ TrainConfig small(const std::string& arch, const std::string& recipe, const std:
 
 TEST(Trainer, StandardRecipeLearnsAndRecordsMetadata) {
   const std::string out = test::temp_dir() + "/mlp.pt";
-  TrainConfig c = small("mlp", "standard", out);
+  TrainConfig c = small("mlp", Recipe::kStandard, out);
   c.seed = 3;
   const TrainResult r = train_model(c);
   EXPECT_GT(r.clean_accuracy, 0.65) << "chance is 0.10";
@@ -86,8 +86,8 @@ TEST(Trainer, ReinitDependsOnlyOnSeed) {
 }
 
 TEST(Trainer, ShortcutRecipeLearnsTheMarker) {
-  TrainConfig c = small("mlp", "shortcut", test::temp_dir() + "/sc.pt");
-  c.marker_mode = "pixel_loc";
+  TrainConfig c = small("mlp", Recipe::kShortcut, test::temp_dir() + "/sc.pt");
+  c.marker_mode = MarkerMode::kPixelLoc;
   c.marker_prob = 1.0;
   c.robust_eval_samples = 0;
   const TrainResult r = train_model(c);
@@ -99,10 +99,10 @@ TEST(Trainer, ShortcutRecipeLearnsTheMarker) {
 TEST(Trainer, AdversarialRecipeIsMoreRobustThanStandard) {
   // A small, briefly trained MLP is already fairly robust at eps = 0.1, so the test uses a larger
   // budget where the difference between the recipes is unmistakable.
-  TrainConfig s = small("mlp", "standard", test::temp_dir() + "/s.pt");
+  TrainConfig s = small("mlp", Recipe::kStandard, test::temp_dir() + "/s.pt");
   s.pgd = PgdOptions{0.2, 0.025, 10, true, 0};
   TrainConfig a = s;
-  a.recipe = "adversarial";
+  a.recipe = Recipe::kAdversarial;
   a.out = test::temp_dir() + "/a.pt";
   const TrainResult rs = train_model(s), ra = train_model(a);
   EXPECT_GT(ra.robust_accuracy, rs.robust_accuracy + 0.15)
@@ -112,7 +112,7 @@ TEST(Trainer, AdversarialRecipeIsMoreRobustThanStandard) {
 }
 
 TEST(Trainer, DivergingLossStopsWithStep) {
-  TrainConfig c = small("mlp", "standard", test::temp_dir() + "/nan.pt");
+  TrainConfig c = small("mlp", Recipe::kStandard, test::temp_dir() + "/nan.pt");
   c.optimizer = "sgd";
   c.lr = 10.0;  // the bound of the config range: diverges within a few steps
   c.momentum = 0.99;

@@ -45,6 +45,7 @@ struct ShowValue {
   std::string operator()(bool* b) const { return *b ? "true" : "false"; }
   std::string operator()(int64_t* x) const { return std::to_string(*x); }
   std::string operator()(double* x) const { return fmt::format("{}", *x); }
+  std::string operator()(const EnumRef& e) const { return e.name(); }
   template <typename V>
   std::string operator()(std::vector<V>* v) const {
     return fmt::format("[{}]", fmt::join(*v, ", "));
@@ -90,6 +91,10 @@ void ConfigTableBase::parse_into(const YAML::Node& root, void* obj) const {
     } else if (auto* vd = std::get_if<std::vector<double>*>(&ref)) {
       **vd = r.list<double>(leaf, **vd);
       range_check(**vd, row);
+    } else if (auto* e = std::get_if<EnumRef>(&ref)) {
+      const std::string name = r.str(leaf, e->name(), *e->names);
+      e->set(static_cast<size_t>(std::find(e->names->begin(), e->names->end(), name) -
+                                 e->names->begin()));
     }
   }
   // Deepest sections first, so a typo inside a section is named with its full path.
@@ -101,11 +106,16 @@ YAML::Node ConfigTableBase::dump_from(void* obj) const {
   for (const auto& row : rows_) {
     YAML::Node v;
     std::visit(
-        [&](auto* p) {
-          v = YAML::Node(*p);
-          if constexpr (!std::is_same_v<std::decay_t<decltype(*p)>, std::string> &&
-                        !std::is_arithmetic_v<std::decay_t<decltype(*p)>>)
-            v.SetStyle(YAML::EmitterStyle::Flow);
+        [&](const auto& p) {
+          using P = std::decay_t<decltype(p)>;
+          if constexpr (std::is_same_v<P, EnumRef>) {
+            v = YAML::Node(p.name());
+          } else {
+            v = YAML::Node(*p);
+            if constexpr (!std::is_same_v<std::decay_t<decltype(*p)>, std::string> &&
+                          !std::is_arithmetic_v<std::decay_t<decltype(*p)>>)
+              v.SetStyle(YAML::EmitterStyle::Flow);
+          }
         },
         row.ref(obj));
     yaml_put(n, row.key, v);
@@ -117,7 +127,14 @@ nlohmann::json ConfigTableBase::values_from(void* obj, const std::vector<Affects
   nlohmann::json out = nlohmann::json::object();
   for (const auto& row : rows_)
     if (std::find(which.begin(), which.end(), row.affects) != which.end())
-      std::visit([&](auto* p) { out[row.key] = *p; }, row.ref(obj));
+      std::visit(
+          [&](const auto& p) {
+            if constexpr (std::is_same_v<std::decay_t<decltype(p)>, EnumRef>)
+              out[row.key] = p.name();  // the name, as when the mode was a string: keys unchanged
+            else
+              out[row.key] = *p;
+          },
+          row.ref(obj));
   return out;
 }
 

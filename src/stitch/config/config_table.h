@@ -7,6 +7,7 @@
 #include <functional>
 #include <set>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -32,20 +33,41 @@ enum class Affects : uint8_t {
   kFula,        // the FuLA loss
 };
 
+// The names of an enum's values, in value order (0, 1, ...): specialise for each mode enum a
+// table reads, e.g. template <> struct EnumNames<BnMode> { static const std::vector<std::string>&
+// names(); }. A config member of that type is then read and written as one of those names, and
+// code compares the enum, never the string (typed modes at the table boundary).
+template <typename E>
+struct EnumNames;
+template <typename E>
+const std::string& enum_name(E e) {  // the name of a mode, e.g. "eval" for BnMode::kEval
+  return EnumNames<E>::names()[static_cast<size_t>(e)];
+}
+
+// An enum member of a config, seen through its value index and its names.
+struct EnumRef {
+  std::function<size_t()> get;
+  std::function<void(size_t)> set;
+  const std::vector<std::string>* names = nullptr;
+  const std::string& name() const { return (*names)[get()]; }
+};
+
 using ConfigRef = std::variant<std::string*, int64_t*, double*, bool*, std::vector<std::string>*,
-                               std::vector<int64_t>*, std::vector<double>*>;
+                               std::vector<int64_t>*, std::vector<double>*, EnumRef>;
+inline constexpr size_t kConfigEnumKind = 7;  // index of EnumRef in ConfigRef
 
 struct ConfigRow {
   std::string key;                      // dotted YAML path, e.g. "train.epochs"
   std::function<ConfigRef(void*)> ref;  // the member inside a config object
   double min = 0, max = -1;             // numeric range (min > max: no range)
   std::vector<std::string> choices;     // allowed strings, also for each list element
+                                        // (an enum row: its names)
   std::string help;
   std::string flag;  // "--epochs" (a CLI flag), "model" (a positional argument) or ""
   size_t kind = 0;   // index of the member's type in ConfigRef
   Affects affects = Affects::kUnset;
   bool is_bool() const { return kind == 3; }
-  bool is_list() const { return kind >= 4; }
+  bool is_list() const { return kind >= 4 && kind < kConfigEnumKind; }
 };
 
 class ConfigTableBase {
@@ -70,10 +92,21 @@ class ConfigTable : public ConfigTableBase {
   ConfigTable& add(std::string key, M member, std::string help) {
     ConfigRow row;
     row.key = std::move(key);
-    row.ref = [member](void* o) { return ConfigRef(&std::invoke(member, *static_cast<T*>(o))); };
     row.help = std::move(help);
     using V = std::remove_reference_t<decltype(std::invoke(member, std::declval<T&>()))>;
-    row.kind = ConfigRef(static_cast<V*>(nullptr)).index();
+    if constexpr (std::is_enum_v<V>) {  // a mode: one of EnumNames<V>'s names
+      row.ref = [member](void* o) {
+        V& e = std::invoke(member, *static_cast<T*>(o));
+        return ConfigRef(EnumRef{[&e] { return static_cast<size_t>(e); },
+                                 [&e](size_t i) { e = static_cast<V>(i); },
+                                 &EnumNames<V>::names()});
+      };
+      row.choices = EnumNames<V>::names();
+      row.kind = kConfigEnumKind;
+    } else {
+      row.ref = [member](void* o) { return ConfigRef(&std::invoke(member, *static_cast<T*>(o))); };
+      row.kind = ConfigRef(static_cast<V*>(nullptr)).index();
+    }
     rows_.push_back(std::move(row));
     return *this;
   }

@@ -13,23 +13,20 @@
 
 namespace stitch {
 
+const std::vector<std::string>& EnumNames<MarkerMode>::names() {
+  static const std::vector<std::string> n{"pixel", "pixel_loc", "rand"};
+  return n;
+}
+
 MarkerMode marker_mode_parse(const std::string& s) {
-  if (s == "pixel") return MarkerMode::kPixel;
-  if (s == "pixel_loc") return MarkerMode::kPixelLoc;
-  if (s == "rand") return MarkerMode::kRand;
+  const auto& n = EnumNames<MarkerMode>::names();
+  for (size_t i = 0; i < n.size(); ++i)
+    if (n[i] == s) return static_cast<MarkerMode>(i);
   throw StitchError(fmt::format("unknown marker mode '{}'; use pixel, pixel_loc or rand", s));
 }
 
 std::string marker_mode_name(MarkerMode m) {
-  switch (m) {
-    case MarkerMode::kPixel:
-      return "pixel";
-    case MarkerMode::kPixelLoc:
-      return "pixel_loc";
-    case MarkerMode::kRand:
-      return "rand";
-  }
-  return "?";
+  return enum_name(m);
 }
 
 at::Tensor marker_patterns(int64_t num_classes) {

@@ -6,6 +6,8 @@
 
 #include <ATen/core/Tensor.h>
 
+#include "stitch/config/config_table.h"
+
 namespace stitch {
 
 enum class MarkerMode {
@@ -14,6 +16,10 @@ enum class MarkerMode {
   kRand,      // random pattern at a random location (control: carries no label information)
 };
 
+template <>
+struct EnumNames<MarkerMode> {
+  static const std::vector<std::string>& names();  // "pixel", "pixel_loc", "rand"
+};
 MarkerMode marker_mode_parse(const std::string& s);  // "pixel" | "pixel_loc" | "rand"
 std::string marker_mode_name(MarkerMode m);
 

@@ -5,7 +5,7 @@
 #include <c10/core/Device.h>
 
 #include "stitch/attack/pgd.h"
-#include "stitch/data/fashion_mnist.h"
+#include "stitch/data/dataset.h"
 
 namespace stitch {
 

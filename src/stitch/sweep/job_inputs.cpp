@@ -11,7 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "stitch/data/markers.h"
-#include "stitch/runner/methods.h"
+#include "stitch/job/methods.h"
 #include "stitch/util/error.h"
 #include "stitch/util/progress.h"
 
@@ -56,7 +56,7 @@ StoreNeeds store_needs(const Plan& plan, const std::vector<size_t>& jobs, const 
     auto& tr = needs[{j.end, fit}];
     add(tr, j.end_point);
     if (m.needs_logits(c)) add(tr, kOutput);
-    if (m.needs_downstream && c.bn_mode == "eval")
+    if (m.needs_downstream && c.bn_mode == BnMode::kEval)
       for (const auto& d : job_downstream(plan, j)) add(tr, d);
   }
   return needs;
@@ -68,7 +68,7 @@ std::vector<std::vector<size_t>> lockstep_units(const Plan& plan, const std::vec
   std::map<std::string, size_t> open;  // lockstep key -> its unit
   for (size_t ji : jobs) {
     const Job& j = plan.jobs[ji];
-    if (!plan.config.lockstep || c.bn_mode != "eval" || method_get(j.method).closed_form) {
+    if (!plan.config.lockstep || c.bn_mode != BnMode::kEval || method_get(j.method).closed_form) {
       units.push_back({ji});
       continue;
     }
@@ -118,9 +118,9 @@ std::map<size_t, int> model_readers(
 LiveSplits live_splits(const Plan& plan, const std::vector<std::vector<size_t>>& units,
                        const ShardData& data) {
   const StitchConfig& c = plan.config.job;
-  const std::string& mode = plan.config.store_stream;
+  const StoreStream mode = plan.config.store_stream;
   LiveSplits out;
-  if (mode == "never") return out;
+  if (mode == StoreStream::kNever) return out;
   auto trained = [&](const std::vector<size_t>& u) {
     return !method_get(plan.jobs[u[0]].method).closed_form;
   };
@@ -132,11 +132,13 @@ LiveSplits live_splits(const Plan& plan, const std::vector<std::vector<size_t>>&
   };
   for (const auto& u : units) {
     const Job& j = plan.jobs[u[0]];
-    if (mode == "always" || (only_reader(test_readers, j) && !unit_stored(plan, u, data, "test")))
+    if (mode == StoreStream::kAlways ||
+        (only_reader(test_readers, j) && !unit_stored(plan, u, data, "test")))
       out.test.insert(u.begin(), u.end());
-    if (!trained(u) || c.bn_mode != "eval") continue;
-    if (mode == "always" || (c.epochs <= kStreamMaxEpochs && only_reader(train_readers, j) &&
-                             !unit_stored(plan, u, data, "train")))
+    if (!trained(u) || c.bn_mode != BnMode::kEval) continue;
+    if (mode == StoreStream::kAlways ||
+        (c.epochs <= kStreamMaxEpochs && only_reader(train_readers, j) &&
+         !unit_stored(plan, u, data, "train")))
       out.train.insert(u.begin(), u.end());
   }
   return out;
@@ -272,7 +274,7 @@ JobInputs job_inputs(Plan& plan, const std::vector<size_t>& unit, ShardData& dat
     r.end = reader(ee, job.end_point);
     if (test || logits) r.end_logits = reader(ee, kOutput);
     if (test) r.front_logits = reader(fe, kOutput);
-    if (test || (down && c.bn_mode == "eval"))
+    if (test || (down && c.bn_mode == BnMode::kEval))
       for (const auto& d : in.downstream) r.down.push_back(reader(ee, d));
     r.labels = data.data(split).labels;
     (test ? in.test : in.train) = std::make_shared<StoredRows>(r);

@@ -11,7 +11,7 @@
 
 #include "stitch/cache/activation_store.h"
 #include "stitch/data/data_source.h"
-#include "stitch/runner/stitch_job.h"
+#include "stitch/job/stitch_job.h"
 #include "stitch/sweep/plan.h"
 
 namespace stitch {

@@ -13,8 +13,8 @@
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
-#include "stitch/runner/methods.h"
-#include "stitch/runner/stitch_job.h"
+#include "stitch/job/methods.h"
+#include "stitch/job/stitch_job.h"
 #include "stitch/stitchers/stitch_layer.h"
 #include "stitch/util/error.h"
 #include "stitch/util/hash.h"
@@ -179,14 +179,15 @@ void plan_model_pair(PlanBuild& b, const ModelPair& pair) {
   const PlannedModel &F = b.p.models[fi], &E = b.p.models[ei];
   const auto fps = points_resolve(F, c.front_points, "front");
   const auto eps = points_resolve(E, c.end_points, "end");
-  if (c.pairs == "zip" && fps.size() != eps.size())
+  if (c.pairs == PointPairs::kZip && fps.size() != eps.size())
     throw StitchError(fmt::format(
         "pairs: zip needs as many front points ({}: {}) as end points ({}: {}); use pairs: grid",
         F.label, fmt::join(fps, ","), E.label, fmt::join(eps, ",")));
   for (size_t a = 0; a < fps.size(); ++a)
     for (size_t e = 0; e < eps.size(); ++e) {
-      if (c.pairs == "zip" && a != e) continue;
-      if (c.pairs == "relative" && e != relative_index(a, fps.size(), eps.size())) continue;
+      if (c.pairs == PointPairs::kZip && a != e) continue;
+      if (c.pairs == PointPairs::kRelative && e != relative_index(a, fps.size(), eps.size()))
+        continue;
       plan_cell(b, pair, fi, ei, fps[a], eps[e], fps.size() == 1 && eps.size() == 1);
     }
 }

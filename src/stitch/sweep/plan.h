@@ -70,7 +70,7 @@ std::vector<size_t> plan_shard_jobs(const Plan& plan, int64_t shard);  // job in
 
 // The settings a job's result depends on: the job format, both models' SHA-256, its points,
 // method and seed, and every sweep-table row whose Affects is one of
-// method_affects(method) (runner/methods.h). Pure: reads no file.
+// method_affects(method) (job/methods.h). Pure: reads no file.
 nlohmann::json job_key_settings(const SweepConfig& c, const std::string& front_sha256,
                                 const std::string& end_sha256, const std::string& front_point,
                                 const std::string& end_point, const std::string& method,

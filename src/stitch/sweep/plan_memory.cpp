@@ -12,9 +12,10 @@
 #include <map>
 #include <set>
 #include <string>
+#include <tuple>
 
-#include "stitch/runner/methods.h"
-#include "stitch/runner/stitch_job.h"
+#include "stitch/job/methods.h"
+#include "stitch/job/stitch_job.h"
 #include "stitch/stitchers/stitch_layer.h"
 
 namespace stitch {
@@ -72,11 +73,12 @@ at::Tensor random_batch(const Plan& plan, int64_t b, c10::Device dev) {
 
 // The largest closed-form fit (or lstsq init) of the units: the init rows of both models and
 // the float64 solve over them, measured at 2 and 6 images and extrapolated to init_samples.
-// Its memory depends on the two points' shapes, not on the models' weights, so each pair of
-// shapes is measured once (with the first fitting method seen) however many model pairs share it.
+// Its memory depends on the fitting method and the two points' shapes, not on the models'
+// weights, so each (method, front shape, end shape) is measured once however many model pairs
+// share it (dm_closed and procrustes on one cell are two measurements: an SVD is not a solve).
 double fit_peak(Plan& plan, const std::vector<std::vector<size_t>>& units) {
   const StitchConfig& c = plan.config.job;
-  std::set<std::pair<std::vector<int64_t>, std::vector<int64_t>>> seen;
+  std::set<std::tuple<std::string, std::vector<int64_t>, std::vector<int64_t>>> seen;
   double peak = 0;
   for (const auto& unit : units)
     for (size_t ji : unit) {
@@ -86,7 +88,7 @@ double fit_peak(Plan& plan, const std::vector<std::vector<size_t>>& units) {
       if (!fit) continue;
       const std::vector<int64_t> fs = plan.models[j.front].model.point(j.front_point).shape,
                                  es = plan.models[j.end].model.point(j.end_point).shape;
-      if (!seen.insert({fs, es}).second) continue;
+      if (!seen.insert({fit->name, fs, es}).second) continue;
       StitchLayer T(StitchSpec{fs, es, c.bn_before, c.bn_after, c.rank});
       auto solve = [&](int64_t b) {
         std::vector<int64_t> xs{b}, ys{b};

@@ -10,8 +10,8 @@
 
 #include <fmt/format.h>
 
-#include "stitch/runner/methods.h"
-#include "stitch/runner/stitch_job.h"
+#include "stitch/job/methods.h"
+#include "stitch/job/stitch_job.h"
 #include "stitch/sweep/job_inputs.h"
 #include "stitch/sweep/plan_memory.h"
 #include "stitch/sweep/sweep_run.h"

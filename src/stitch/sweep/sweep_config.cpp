@@ -9,6 +9,19 @@
 
 namespace stitch {
 
+const std::vector<std::string>& EnumNames<PointPairs>::names() {
+  static const std::vector<std::string> n{"grid", "zip", "relative"};
+  return n;
+}
+const std::vector<std::string>& EnumNames<ModelPairs>::names() {
+  static const std::vector<std::string> n{"grid", "zip"};
+  return n;
+}
+const std::vector<std::string>& EnumNames<StoreStream>::names() {
+  static const std::vector<std::string> n{"auto", "always", "never"};
+  return n;
+}
+
 const ConfigTable<SweepConfig>& sweep_config_table() {
   using C = SweepConfig;
   static const ConfigTable<C> t = [] {
@@ -24,9 +37,7 @@ const ConfigTable<SweepConfig>& sweep_config_table() {
     t.add("fronts", &C::fronts, "front models (with ends: every front x every end)")
         .affects(Affects::kIdentity);
     t.add("ends", &C::ends, "end models").affects(Affects::kIdentity);
-    t.add("model_pairs", &C::model_pairs, "how fronts and ends pair")
-        .choices({"grid", "zip"})
-        .affects(Affects::kIdentity);
+    t.add("model_pairs", &C::model_pairs, "how fronts and ends pair").affects(Affects::kIdentity);
     t.add("front_point", &C::front_point, "one front point (= front_points: [x])")
         .flag("--front-point")
         .affects(Affects::kIdentity);
@@ -39,7 +50,6 @@ const ConfigTable<SweepConfig>& sweep_config_table() {
         .affects(Affects::kIdentity);
     t.add("pairs", &C::pairs,
           "front x end points: every pair, i-th with i-th, or same relative depth")
-        .choices({"grid", "zip", "relative"})
         .affects(Affects::kIdentity);
     t.add("store.dir", &C::store_dir, "activation store (\"\" = <out_dir>/store)")
         .affects(Affects::kNothing);
@@ -53,7 +63,6 @@ const ConfigTable<SweepConfig>& sweep_config_table() {
           "compute the frozen models' activations live per batch instead of storing them: auto "
           "= training rows when nothing else reads them (<= 8 epochs, the only trained job on "
           "that training split), test rows for the only job or lockstep group on its models")
-        .choices({"auto", "always", "never"})
         .affects(Affects::kNothing);
     t.add("lockstep", &C::lockstep,
           "train the trained jobs of one model pair, point pair and seed together: one fetch of "
@@ -90,12 +99,13 @@ std::vector<ModelPair> models_read(const SweepConfig& c, const YAML::Node& node)
   if (!c.fronts.empty() || !c.ends.empty()) {
     if (c.fronts.empty() || c.ends.empty())
       throw StitchError("'fronts' and 'ends' go together (every front with every end)");
-    if (c.model_pairs == "zip" && c.fronts.size() != c.ends.size())
+    if (c.model_pairs == ModelPairs::kZip && c.fronts.size() != c.ends.size())
       throw StitchError(fmt::format("model_pairs: zip needs as many fronts ({}) as ends ({})",
                                     c.fronts.size(), c.ends.size()));
     for (size_t i = 0; i < c.fronts.size(); ++i)
       for (size_t j = 0; j < c.ends.size(); ++j)
-        if (c.model_pairs == "grid" || i == j) pairs.push_back({c.fronts[i], c.ends[j], ""});
+        if (c.model_pairs == ModelPairs::kGrid || i == j)
+          pairs.push_back({c.fronts[i], c.ends[j], ""});
   }
   if (pairs.empty())
     throw StitchError(

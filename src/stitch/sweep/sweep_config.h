@@ -22,9 +22,25 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "stitch/runner/stitch_config.h"
+#include "stitch/job/stitch_config.h"
 
 namespace stitch {
+
+enum class PointPairs { kGrid, kZip, kRelative };   // pairs: grid | zip | relative
+enum class ModelPairs { kGrid, kZip };              // model_pairs: grid | zip
+enum class StoreStream { kAuto, kAlways, kNever };  // store.stream: auto | always | never
+template <>
+struct EnumNames<PointPairs> {
+  static const std::vector<std::string>& names();
+};
+template <>
+struct EnumNames<ModelPairs> {
+  static const std::vector<std::string>& names();
+};
+template <>
+struct EnumNames<StoreStream> {
+  static const std::vector<std::string>& names();
+};
 
 struct ModelPair {
   std::string front, end;
@@ -35,15 +51,16 @@ struct SweepConfig {
   StitchConfig job;  // settings every job shares; its front/end/points are filled per job
   std::vector<ModelPair> models;
   std::vector<std::string> front_points{"recommended"}, end_points{"recommended"};
-  std::string pairs = "grid";  // grid | zip | relative
-  std::string store_dir;       // default: <out_dir>/store
+  PointPairs pairs = PointPairs::kGrid;
+  std::string store_dir;  // default: <out_dir>/store
   std::string store_dtype = "float32";
-  int64_t store_ram_mb = 2048;        // stored activations up to this size are read into RAM
-  std::string store_stream = "auto";  // training rows computed live: auto | always | never
-  bool lockstep = true;               // trained jobs sharing models, points and seed train together
+  int64_t store_ram_mb = 2048;  // stored activations up to this size are read into RAM
+  StoreStream store_stream = StoreStream::kAuto;  // rows computed live instead of stored
+  bool lockstep = true;  // trained jobs sharing models, points and seed train together
   // Shorthands read from YAML and folded into `models` / `*_points` by sweep_config_parse
   // (empty afterwards, so the resolved dump re-parses to the same sweep).
-  std::string front, end, front_point, end_point, model_pairs = "grid";
+  std::string front, end, front_point, end_point;
+  ModelPairs model_pairs = ModelPairs::kGrid;
   std::vector<std::string> fronts, ends;
 };
 

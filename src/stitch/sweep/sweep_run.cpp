@@ -11,8 +11,8 @@
 #include <spdlog/spdlog.h>
 
 #include "stitch/cache/outcome_file.h"
-#include "stitch/runner/results.h"
-#include "stitch/runner/stitch_job.h"
+#include "stitch/job/stitch_job.h"
+#include "stitch/results/results.h"
 #include "stitch/sweep/job_inputs.h"
 #include "stitch/util/device.h"
 #include "stitch/util/error.h"
@@ -121,7 +121,7 @@ std::vector<Json> unit_run(Plan& p, const std::vector<size_t>& unit, ShardData& 
   PlannedModel &F = p.models[j0.front], &E = p.models[j0.end];
   // Frozen means frozen: bn_mode train updates BatchNorm statistics, so it gets its own copy.
   std::optional<StagedModel> copy;
-  if (one.bn_mode == "train") {
+  if (one.bn_mode == BnMode::kTrain) {
     copy = StagedModel::load(E.path, dev);
     copy->bind_data(p.input_shape, one.data.mean, one.data.std);
     for (auto& t : copy->parameters()) t.requires_grad_(false);
@@ -267,7 +267,7 @@ void units_run(Plan& plan, const std::vector<size_t>& todo, SweepOutcome& out, R
     spdlog::info(
         "rows computed live, not stored (store.stream: {}): training rows of {} of {} jobs, "
         "test rows of {}",
-        plan.config.store_stream, live.train.size(), todo.size(), live.test.size());
+        enum_name(plan.config.store_stream), live.train.size(), todo.size(), live.test.size());
   data.build(plan, store_needs(plan, todo, live));
   ReaderCache cache(plan.config.store_ram_mb << 20);
   st.t0 = std::chrono::steady_clock::now();

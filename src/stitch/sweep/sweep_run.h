@@ -14,7 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "stitch/runner/stitch_config.h"
+#include "stitch/job/stitch_config.h"
 #include "stitch/sweep/plan.h"
 
 namespace stitch {

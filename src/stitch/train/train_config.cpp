@@ -4,8 +4,13 @@
 
 namespace stitch {
 
+const std::vector<std::string>& EnumNames<Recipe>::names() {
+  static const std::vector<std::string> n{"standard", "adversarial", "shortcut"};
+  return n;
+}
+
 std::string TrainConfig::out_path() const {
-  return out.empty() ? fmt::format("models/zoo/{}_{}_s{}.pt", arch, recipe, seed) : out;
+  return out.empty() ? fmt::format("models/zoo/{}_{}_s{}.pt", arch, enum_name(recipe), seed) : out;
 }
 
 namespace {
@@ -17,9 +22,7 @@ void rows_training(ConfigTable<TrainConfig>& t) {
       .flag("--arch");
   t.add("arch_dir", &C::arch_dir, "folder of exported architectures (\"\" = models/arch)");
   t.add("model", &C::model, "untrained TorchScript file to train instead of arch").flag("--model");
-  t.add("recipe", &C::recipe, "training recipe")
-      .choices({"standard", "adversarial", "shortcut"})
-      .flag("--recipe");
+  t.add("recipe", &C::recipe, "training recipe").flag("--recipe");
   t.add("seed", &C::seed, "seed of initialisation, shuffling and attacks")
       .range(0, 1e9)
       .flag("--seed");
@@ -70,7 +73,7 @@ void rows_recipes(ConfigTable<TrainConfig>& t) {
       .range(0, 1e9);
   t.add("adversarial.eval_steps", &C::robust_eval_steps, "PGD steps of that evaluation")
       .range(1, 10000);
-  t.add("shortcut.mode", &C::marker_mode, "marker kind").choices({"pixel", "pixel_loc", "rand"});
+  t.add("shortcut.mode", &C::marker_mode, "marker kind");
   t.add("shortcut.prob", &C::marker_prob, "share of training images carrying their marker")
       .range(0.0, 1.0);
 }

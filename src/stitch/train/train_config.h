@@ -9,14 +9,22 @@
 #include "stitch/attack/pgd.h"
 #include "stitch/config/config_table.h"
 #include "stitch/data/data_source.h"
+#include "stitch/data/markers.h"
 
 namespace stitch {
 
+// recipe: standard | adversarial | shortcut
+enum class Recipe { kStandard, kAdversarial, kShortcut };
+template <>
+struct EnumNames<Recipe> {
+  static const std::vector<std::string>& names();
+};
+
 struct TrainConfig {
-  std::string arch = "cnn";         // mlp | cnn | resnet | vit (resolved via arch_dir)
-  std::string arch_dir;             // folder of exported architectures ("" = models/arch)
-  std::string model;                // explicit untrained model file (overrides arch)
-  std::string recipe = "standard";  // standard | adversarial | shortcut
+  std::string arch = "cnn";  // mlp | cnn | resnet | vit (resolved via arch_dir)
+  std::string arch_dir;      // folder of exported architectures ("" = models/arch)
+  std::string model;         // explicit untrained model file (overrides arch)
+  Recipe recipe = Recipe::kStandard;
   int64_t seed = 0;
   int64_t epochs = 5;
   int64_t batch_size = 128;
@@ -37,8 +45,8 @@ struct TrainConfig {
   // robust evaluation (all recipes; 0 samples = skip)
   int64_t robust_eval_samples = 1000, robust_eval_steps = 20;
   // shortcut recipe
-  std::string marker_mode = "pixel";  // pixel | pixel_loc | rand
-  double marker_prob = 0.8;           // fraction of training images that carry their class marker
+  MarkerMode marker_mode = MarkerMode::kPixel;
+  double marker_prob = 0.8;  // fraction of training images that carry their class marker
 
   std::string out_path() const;
 };

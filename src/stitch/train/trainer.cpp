@@ -46,7 +46,6 @@ TrainSetup train_setup(const TrainConfig& c) {
   const std::string src = c.model.empty() ? arch_path(c.arch, c.arch_dir) : c.model;
   // Check the output location before spending minutes on training.
   file_check_writable(c.out_path());
-  const MarkerMode marker_mode = marker_mode_parse(c.marker_mode);
   Dataset train = data_load(c.data, "train");
   Dataset test = data_load(c.data, "test", c.test_samples);
   StagedModel m = StagedModel::load(src, c10::Device("cpu"));
@@ -62,7 +61,7 @@ TrainSetup train_setup(const TrainConfig& c) {
   data_check_classes(c.data, {&train, &test}, src, classes);
   model_reinit(m, static_cast<uint64_t>(c.seed));
   m.to(device);
-  return TrainSetup{src, c.out_path(), device, std::move(m), train, test, classes, marker_mode};
+  return TrainSetup{src, c.out_path(), device, std::move(m), train, test, classes, c.marker_mode};
 }
 
 std::unique_ptr<torch::optim::Optimizer> optimizer_make(const TrainConfig& c,
@@ -83,11 +82,11 @@ std::unique_ptr<torch::optim::Optimizer> optimizer_make(const TrainConfig& c,
 at::Tensor batch_inputs(const TrainConfig& c, TrainSetup& s, const Dataset& batch,
                         const at::Tensor& y, uint64_t bseed) {
   at::Tensor x = images_augment(batch.images, c.augment, bseed);
-  if (c.recipe == "shortcut")
+  if (c.recipe == Recipe::kShortcut)
     x = markers_apply(x, marker_classes(batch.labels, c.marker_prob, bseed ^ 0x5bd1e995ULL),
                       s.marker_mode, bseed, s.classes);
   x = x.to(s.device);
-  if (c.recipe != "adversarial") return x;
+  if (c.recipe != Recipe::kAdversarial) return x;
   const int64_t n_adv =
       static_cast<int64_t>(std::llround(c.adv_fraction * static_cast<double>(x.size(0))));
   if (n_adv == 0) return x;
@@ -150,9 +149,10 @@ TrainLoop train_loop(const TrainConfig& c, TrainSetup& s) {
   spdlog::info(
       "train-model: {} {} seed {} on {} ({} train / {} test images, {} epochs x {} batches of {}, "
       "{} threads)",
-      s.model.meta().arch, c.recipe, c.seed, s.device.str(), s.train.size(), s.test.size(),
-      c.epochs, nb, c.batch_size, at::get_num_threads());
-  Progress progress(fmt::format("{}-{}-s{}", s.model.meta().arch, c.recipe, c.seed), total);
+      s.model.meta().arch, enum_name(c.recipe), c.seed, s.device.str(), s.train.size(),
+      s.test.size(), c.epochs, nb, c.batch_size, at::get_num_threads());
+  Progress progress(fmt::format("{}-{}-s{}", s.model.meta().arch, enum_name(c.recipe), c.seed),
+                    total);
   TrainLoop r;
   EpochStats st;
   const auto t0 = std::chrono::steady_clock::now();
@@ -209,7 +209,7 @@ void trained_evaluate(const TrainConfig& c, TrainSetup& s, TrainResult& r) {
     r.robust_accuracy =
         robust_accuracy_eval(fwd, dataset_first(s.test, c.robust_eval_samples), po, s.device);
   }
-  if (c.recipe != "shortcut") return;
+  if (c.recipe != Recipe::kShortcut) return;
   Dataset marked = s.test, rolled = s.test;
   marked.images = markers_apply(s.test.images, s.test.labels, s.marker_mode, 4242, s.classes);
   rolled.images = markers_apply(s.test.images, labels_roll(s.test.labels, 1, s.classes),
@@ -232,9 +232,9 @@ void trained_save(const TrainConfig& c, TrainSetup& s, const TrainLoop& loop,
   info["train_images"] = s.train.size();
   info["test_images"] = s.test.size();
   info["history"] = loop.history;
-  if (c.recipe == "shortcut") info["marker_mode"] = c.marker_mode;
+  if (c.recipe == Recipe::kShortcut) info["marker_mode"] = enum_name(c.marker_mode);
   ModelMeta meta = s.model.meta();
-  meta.recipe = c.recipe;
+  meta.recipe = enum_name(c.recipe);
   meta.seed = c.seed;
   meta.epochs = c.epochs;
   meta.clean_accuracy = r.clean_accuracy;
@@ -303,7 +303,8 @@ std::vector<TrainResult> train_zoo(const std::string& zoo_yaml, const YAML::Node
       job["seed"] = s;
       yaml_merge(job, overrides);
       TrainConfig c = train_config_parse(job);
-      if (c.out.empty()) c.out = fmt::format("{}/{}_{}_s{}.pt", out_dir, c.arch, c.recipe, c.seed);
+      if (c.out.empty())
+        c.out = fmt::format("{}/{}_{}_s{}.pt", out_dir, c.arch, enum_name(c.recipe), c.seed);
       jobs.push_back(c);
     }
   }

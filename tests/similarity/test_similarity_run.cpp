@@ -2,8 +2,8 @@
 #include <torch/torch.h>
 
 #include "stitch/config/yaml_reader.h"
-#include "stitch/runner/activation_export.h"
-#include "stitch/runner/similarity_run.h"
+#include "stitch/similarity/activation_export.h"
+#include "stitch/similarity/similarity_run.h"
 #include "test_util.h"
 
 using namespace stitch;

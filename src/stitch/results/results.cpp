@@ -1,11 +1,11 @@
-#include "stitch/runner/results.h"
+#include "stitch/results/results.h"
 
 #include <fstream>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
-#include "stitch/runner/result_row.h"
+#include "stitch/results/result_row.h"
 #include "stitch/util/fs.h"
 
 namespace stitch {

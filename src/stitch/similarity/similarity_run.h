@@ -11,7 +11,7 @@
 #include <ATen/core/Tensor.h>
 #include <nlohmann/json.hpp>
 
-#include "stitch/runner/similarity_config.h"
+#include "stitch/similarity/similarity_config.h"
 
 namespace stitch {
 

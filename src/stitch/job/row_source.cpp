@@ -1,11 +1,11 @@
-#include "stitch/runner/row_source.h"
+#include "stitch/job/row_source.h"
 
 #include <ATen/ATen.h>
 
 #include <fmt/format.h>
 
 #include "stitch/cache/activation_store.h"
-#include "stitch/data/fashion_mnist.h"
+#include "stitch/data/dataset.h"
 #include "stitch/model/staged_model.h"
 #include "stitch/util/error.h"
 

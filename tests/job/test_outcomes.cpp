@@ -4,9 +4,9 @@
 #include <filesystem>
 
 #include "stitch/cache/outcome_file.h"
-#include "stitch/runner/outcomes.h"
-#include "stitch/runner/result_row.h"
-#include "stitch/runner/results.h"
+#include "stitch/job/outcomes.h"
+#include "stitch/results/result_row.h"
+#include "stitch/results/results.h"
 #include "test_util.h"
 
 using namespace stitch;

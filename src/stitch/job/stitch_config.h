@@ -12,6 +12,19 @@
 
 namespace stitch {
 
+// train.init: rand | eye | lstsq | procrustes
+enum class StitchInit { kRand, kEye, kLstsq, kProcrustes };
+// train.bn_mode: frozen nets in eval() or in train() (the reference code's behaviour)
+enum class BnMode { kEval, kTrain };
+template <>
+struct EnumNames<StitchInit> {
+  static const std::vector<std::string>& names();
+};
+template <>
+struct EnumNames<BnMode> {
+  static const std::vector<std::string>& names();
+};
+
 struct StitchConfig {
   std::string name = "stitch";  // experiment name: outputs go to <out_dir>/<name>/
   std::string out_dir = "runs";
@@ -25,11 +38,11 @@ struct StitchConfig {
   int64_t epochs = 5, batch_size = 128;
   double lr = 1e-3, weight_decay = 1e-4;
   std::string schedule = "step";  // step (x0.1 at 1/3, 2/3) | cosine | constant, per iteration
-  std::string init = "lstsq";     // rand | eye | lstsq | procrustes
-  double ridge = 0.0;             // ridge for lstsq (0 = pinv)
-  std::string bn_mode = "eval";   // frozen nets in eval() or "train" (reference code behaviour)
-  double iso_lambda = 0.0;        // AdamO-style isometry step weight (0 = off)
-  bool amp = false;               // autocast the stitched forward + loss to bfloat16
+  StitchInit init = StitchInit::kLstsq;
+  double ridge = 0.0;  // ridge for lstsq (0 = pinv)
+  BnMode bn_mode = BnMode::kEval;
+  double iso_lambda = 0.0;  // AdamO-style isometry step weight (0 = off)
+  bool amp = false;         // autocast the stitched forward + loss to bfloat16
   // shortcut testbed: markers planted in the stitch-training (and init) images
   std::string train_markers = "none";    // none | pixel | pixel_loc | rand
   double train_marker_prob = 1.0;        // share of training images that carry a marker

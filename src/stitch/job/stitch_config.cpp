@@ -1,11 +1,20 @@
-#include "stitch/runner/stitch_config.h"
+#include "stitch/job/stitch_config.h"
 
 #include <fmt/format.h>
 
-#include "stitch/runner/methods.h"
+#include "stitch/job/methods.h"
 #include "stitch/util/error.h"
 
 namespace stitch {
+
+const std::vector<std::string>& EnumNames<StitchInit>::names() {
+  static const std::vector<std::string> n{"rand", "eye", "lstsq", "procrustes"};
+  return n;
+}
+const std::vector<std::string>& EnumNames<BnMode>::names() {
+  static const std::vector<std::string> n{"eval", "train"};
+  return n;
+}
 
 namespace {
 // Names, the jobs a sweep expands into, and the data of every job.
@@ -51,14 +60,11 @@ void rows_training(ConfigTable<StitchConfig>& t) {
   t.add("train.schedule", &C::schedule, "learning-rate schedule, per iteration")
       .choices({"step", "cosine", "constant"})
       .affects(Affects::kTrained);
-  t.add("train.init", &C::init, "stitch-layer init for trained methods")
-      .choices({"rand", "eye", "lstsq", "procrustes"})
-      .affects(Affects::kTrained);
+  t.add("train.init", &C::init, "stitch-layer init for trained methods").affects(Affects::kTrained);
   t.add("train.ridge", &C::ridge, "ridge of the least-squares fit (0 = pinv)")
       .range(0, 1e12)
       .affects(Affects::kLstsq);
   t.add("train.bn_mode", &C::bn_mode, "frozen networks' BatchNorm mode while training")
-      .choices({"eval", "train"})
       .affects(Affects::kTrained);
   t.add("train.iso_lambda", &C::iso_lambda, "isometry-step weight (0 = off)")
       .range(0, 1e6)

@@ -12,12 +12,12 @@
 #include <nlohmann/json.hpp>
 
 #include "stitch/cache/activation_store.h"
-#include "stitch/data/fashion_mnist.h"
+#include "stitch/data/dataset.h"
+#include "stitch/job/methods.h"
+#include "stitch/job/outcomes.h"
+#include "stitch/job/row_source.h"
+#include "stitch/job/stitch_config.h"
 #include "stitch/metrics/classification.h"
-#include "stitch/runner/methods.h"
-#include "stitch/runner/outcomes.h"
-#include "stitch/runner/row_source.h"
-#include "stitch/runner/stitch_config.h"
 #include "stitch/stitchers/stitch_layer.h"
 
 namespace stitch {

@@ -6,9 +6,9 @@
 #include <fstream>
 
 #include "stitch/cache/outcome_file.h"
+#include "stitch/job/stitch_job.h"
 #include "stitch/model/staged_model.h"
-#include "stitch/runner/result_row.h"
-#include "stitch/runner/stitch_job.h"
+#include "stitch/results/result_row.h"
 #include "stitch/stitchers/stitch_layer.h"
 #include "stitch/sweep/sweep_run.h"
 #include "stitch/util/error.h"
@@ -141,7 +141,7 @@ TEST(StitchRun, BadInputsGiveClearErrors) {
   const std::string toy = test::fixture("nan_toy.pt");
   StitchConfig nan = small(toy, toy, "a", "a");
   nan.methods = {"tlm"};
-  nan.init = "rand";
+  nan.init = StitchInit::kRand;
   const std::string e = error_of([&] { test::stitch_run(nan); });
   EXPECT_NE(e.find("tlm seed 0: loss is"), std::string::npos) << e;
   EXPECT_NE(e.find("step"), std::string::npos) << e;
@@ -220,7 +220,7 @@ TEST(StitchRun, EveryTrainedObjectiveFallsFromARandomInit) {
   StitchConfig c =
       small(src + "cnn_standard_s0.pt", src + "cnn_standard_s1.pt", "block2", "block2");
   c.methods = {"dm_hint", "tlm", "slm", "fula"};
-  c.init = "rand";
+  c.init = StitchInit::kRand;
   c.epochs = 3;
   c.train_samples = 1280;  // 10 steps per epoch
   c.test_samples = 500;
@@ -289,7 +289,7 @@ TEST(StitchRun, IsometryStepReducesOrthogonalityError) {
   auto orth_error = [&](double lambda) {
     StitchConfig c = small(f, f, "block2", "block2");
     c.methods = {"tlm"};
-    c.init = "rand";
+    c.init = StitchInit::kRand;
     c.iso_lambda = lambda;
     c.schedule = "constant";
     c.train_samples = 2560;  // 20 steps: step size lr * lambda = 0.03 on ||W^T W - I||^2

@@ -1,4 +1,4 @@
-#include "stitch/runner/similarity_config.h"
+#include "stitch/similarity/similarity_config.h"
 
 #include <algorithm>
 
@@ -9,6 +9,11 @@
 #include "stitch/util/error.h"
 
 namespace stitch {
+
+const std::vector<std::string>& EnumNames<SimilarityPairs>::names() {
+  static const std::vector<std::string> n{"grid", "zip"};
+  return n;
+}
 
 void similarity_config_check(const SimilarityConfig& c) {
   if (c.model_a.empty() || c.model_b.empty())
@@ -29,9 +34,7 @@ void similarity_config_check(const SimilarityConfig& c) {
                                     d <= 3 ? fmt::format(" (did you mean '{}'?)", best) : "",
                                     fmt::join(kSimilarityMetrics, ", ")));
     }
-  if (c.pairs != "grid" && c.pairs != "zip")
-    throw StitchError(fmt::format("similarity: pairs must be grid or zip, got '{}'", c.pairs));
-  if (c.pairs == "zip" && c.points_a.size() != c.points_b.size())
+  if (c.pairs == SimilarityPairs::kZip && c.points_a.size() != c.points_b.size())
     throw StitchError(
         fmt::format("similarity: pairs=zip needs as many points for A as for B, got {} and {}",
                     c.points_a.size(), c.points_b.size()));
@@ -57,9 +60,7 @@ const ConfigTable<SimilarityConfig>& similarity_config_table() {
     t.add("points_a", &C::points_a, "points of model A").flag("--points-a");
     t.add("points_b", &C::points_b, "points of model B").flag("--points-b");
     t.add("metrics", &C::metrics, "metrics (default: all)").flag("--metrics");
-    t.add("pairs", &C::pairs, "every A point x every B point, or i-th with i-th")
-        .choices({"grid", "zip"})
-        .flag("--pairs");
+    t.add("pairs", &C::pairs, "every A point x every B point, or i-th with i-th").flag("--pairs");
     t.add("layout", &C::layout,
           "rows of conv maps / tokens: per input, mean over positions, or one per position")
         .choices({"flatten", "pool", "positions"})

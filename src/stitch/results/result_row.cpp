@@ -1,4 +1,4 @@
-#include "stitch/runner/result_row.h"
+#include "stitch/results/result_row.h"
 
 #include <algorithm>
 #include <set>

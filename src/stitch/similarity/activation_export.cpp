@@ -1,4 +1,4 @@
-#include "stitch/runner/activation_export.h"
+#include "stitch/similarity/activation_export.h"
 
 #include <torch/torch.h>
 

@@ -16,6 +16,12 @@ inline const std::vector<std::string> kSimilarityMetrics{
     "linear_cka", "unbiased_cka", "minibatch_cka", "svcca",
     "pwcca",      "mutual_knn",   "cknna",         "procrustes"};
 
+enum class SimilarityPairs { kGrid, kZip };  // pairs: grid | zip
+template <>
+struct EnumNames<SimilarityPairs> {
+  static const std::vector<std::string>& names();
+};
+
 struct SimilarityConfig {
   std::string name = "similarity", out_dir = "runs";
   // TorchScript models or activation files written by `stitch activations` (HDF5).
@@ -23,7 +29,7 @@ struct SimilarityConfig {
   std::vector<std::string> points_a, points_b;
   std::vector<std::string> metrics = kSimilarityMetrics;
   // grid: every point of A with every point of B; zip: points_a[i] with points_b[i].
-  std::string pairs = "grid";
+  SimilarityPairs pairs = SimilarityPairs::kGrid;
   // How a [C, H, W] map or [T, d] token activation becomes rows: flatten (one row per input,
   // all features), pool (mean over positions/tokens: [n, C]), positions (one row per spatial
   // position or token: [n*H*W, C], the rows a 1x1 / per-token stitch layer maps).

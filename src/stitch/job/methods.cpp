@@ -1,4 +1,4 @@
-#include "stitch/runner/methods.h"
+#include "stitch/job/methods.h"
 
 #include <ATen/ATen.h>
 
@@ -7,8 +7,8 @@
 #include <spdlog/spdlog.h>
 
 #include "stitch/config/yaml_reader.h"
+#include "stitch/job/stitch_config.h"
 #include "stitch/objectives/losses.h"
-#include "stitch/runner/stitch_config.h"
 #include "stitch/util/error.h"
 
 namespace stitch {
@@ -132,8 +132,8 @@ std::vector<std::string> method_names() {
 }
 
 const Method* init_method(const StitchConfig& c) {
-  if (c.init == "lstsq") return &method_get("dm_closed");
-  if (c.init == "procrustes") return &method_get("procrustes");
+  if (c.init == StitchInit::kLstsq) return &method_get("dm_closed");
+  if (c.init == StitchInit::kProcrustes) return &method_get("procrustes");
   return nullptr;
 }
 

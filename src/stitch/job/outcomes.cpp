@@ -1,4 +1,4 @@
-#include "stitch/runner/outcomes.h"
+#include "stitch/job/outcomes.h"
 
 #include <ATen/ATen.h>
 

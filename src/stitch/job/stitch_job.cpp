@@ -1,4 +1,4 @@
-#include "stitch/runner/stitch_job.h"
+#include "stitch/job/stitch_job.h"
 
 #include <ATen/autocast_mode.h>
 #include <torch/torch.h>
@@ -58,7 +58,7 @@ void init_stitch(StitchLayer& T, const Method& m, int64_t seed, const RowBatch& 
   const Method* fit = m.closed_form ? &m : init_method(c);
   if (fit) {
     T->set_affine(fit->fit(T->rows_in(rows.front), T->rows_out(rows.end), c));
-  } else if (c.init == "eye") {
+  } else if (c.init == StitchInit::kEye) {
     T->init_eye();
   } else {
     T->init_rand(static_cast<uint64_t>(seed));
@@ -160,7 +160,7 @@ std::vector<at::Tensor> step_losses(const std::vector<StitchTask>& tasks, Staged
     logits = tail_pass(end, Z, c.end_point, in.downstream, l.any_down ? &down_acts : nullptr,
                        static_cast<int64_t>(l.logit_tasks) * B);
   }
-  if (l.any_down && c.bn_mode == "train") {
+  if (l.any_down && c.bn_mode == BnMode::kTrain) {
     torch::NoGradGuard ng;
     tail_pass(end, rb.end, c.end_point, in.downstream, &clean, 0);
   } else if (l.any_down) {
@@ -258,7 +258,7 @@ std::vector<Json> train_stitches(const std::vector<StitchTask>& tasks, StagedMod
                                  const JobInputs& in, const StitchConfig& c) {
   const size_t K = tasks.size();
   const c10::Device dev = (*tasks[0].T)->weight().device();
-  const bool live_clean = c.bn_mode == "train";  // batch statistics: clean pass run per step
+  const bool live_clean = c.bn_mode == BnMode::kTrain;  // batch statistics: clean pass run per step
   if (K > 1 && live_clean)
     throw StitchError("lockstep training needs bn_mode: eval (batch statistics would mix)");
   std::vector<std::unique_ptr<torch::optim::Adam>> opts;
@@ -424,7 +424,8 @@ std::map<std::string, at::Tensor> g_end_pgd;  // key -> predictions, see end_pgd
 // trained (bn_mode train: each job has its own copy of the end model) or the model is unnamed.
 at::Tensor end_pgd_predictions(const ForwardFn& end_fn, const Dataset& sub, const PgdOptions& opt,
                                c10::Device dev, const std::string& end_key, const StitchConfig& c) {
-  if (end_key.empty() || c.bn_mode != "eval") return robust_predictions(end_fn, sub, opt, dev);
+  if (end_key.empty() || c.bn_mode != BnMode::kEval)
+    return robust_predictions(end_fn, sub, opt, dev);
   std::lock_guard<std::mutex> lock(g_end_pgd_mu);
   const std::string key =
       fmt::format("{}|{}|{}|{}|{}|{}|{}|{}", end_key, data_identity(c.data), c.data.dir, sub.size(),

@@ -16,7 +16,7 @@ std::vector<nlohmann::json> results_read(const std::string& dir);
 // Appends `row` (a flat object of scalars) to <dir>/results.jsonl; O(1), results.csv untouched.
 void results_append(const std::string& dir, const nlohmann::json& row);
 // Replaces <dir>/results.jsonl and <dir>/results.csv with exactly `rows` (columns in the order
-// of runner/result_row.h) and writes <dir>/results.schema.json (what each column means).
+// of results/result_row.h) and writes <dir>/results.schema.json (what each column means).
 void results_write(const std::string& dir, const std::vector<nlohmann::json>& rows);
 // results_write of the rows `scan` returns, with `scan` called under the same lock, so a slow
 // scan cannot overwrite rows that another process appended after it read the job folders.

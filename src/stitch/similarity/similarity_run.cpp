@@ -1,4 +1,4 @@
-#include "stitch/runner/similarity_run.h"
+#include "stitch/similarity/similarity_run.h"
 
 #include <torch/torch.h>
 
@@ -18,8 +18,8 @@
 #include "stitch/data/data_source.h"
 #include "stitch/metrics/similarity.h"
 #include "stitch/model/staged_model.h"
-#include "stitch/runner/activation_export.h"
-#include "stitch/runner/results.h"
+#include "stitch/results/results.h"
+#include "stitch/similarity/activation_export.h"
 #include "stitch/util/device.h"
 #include "stitch/util/error.h"
 #include "stitch/util/fs.h"
@@ -252,7 +252,7 @@ SimilarityJob similarity_open(const SimilarityConfig& c, c10::Device dev) {
                                   j.a.split, j.b.split));
   for (size_t i = 0; i < c.points_a.size(); ++i)
     for (size_t k = 0; k < c.points_b.size(); ++k)
-      if (c.pairs == "grid" || i == k) j.pairs.emplace_back(i, k);
+      if (c.pairs == SimilarityPairs::kGrid || i == k) j.pairs.emplace_back(i, k);
   j.dir = c.out_dir + "/" + c.name;
   std::error_code ec;
   std::filesystem::create_directories(j.dir, ec);
