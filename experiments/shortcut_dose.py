@@ -11,8 +11,6 @@ Every number: mean over the replicates (model pairs) with its 95 % two-level boo
 scripts/report_stats.py) and n = replicates x images.
 Usage: /usr/bin/python3 experiments/shortcut_dose.py [--runs runs]
 """
-import pathlib
-
 import matplotlib
 
 matplotlib.use("Agg")
@@ -175,20 +173,15 @@ def readme_section(runs, times):
     md += [sc.provenance_line(runs, names, "shortcut_dose_times.tsv"), ""]
     if times:
         md += ["Wall time per piece (2 cores): " +
-               ", ".join(f"{n} {int(s) // 60} min {int(s) % 60} s" for n, s, _ in times), ""]
+               ", ".join(f"{n} {s // 60} min {s % 60} s" for n, s in times), ""]
     md.append(end)
     return "\n".join(md), results
 
 
 def main():
     a = sc.cli_args(__doc__)
-    tpath = pathlib.Path(a.runs) / "shortcut_dose_times.tsv"
-    # A piece that was stopped and resumed has a line per run: its wall time is their sum.
-    times = {}
-    for line in tpath.read_text().splitlines() if tpath.exists() else []:
-        name, secs, _ = line.split("\t")
-        times[name] = times.get(name, 0) + int(secs)
-    times = [(n, s, "") for n, s in times.items()]
+    names = [n for p in POINTS for n in piece_names(p)]
+    times = sc.piece_times(a.runs, "shortcut_dose_times.tsv", names)
     text, results = readme_section(a.runs, times)
     if a.print:
         print(text)

@@ -83,6 +83,18 @@ def provenance_line(runs, names, times_file):
             "builds and other runs).")
 
 
+def piece_times(runs, times_file, names=None):
+    """[(name, seconds)] from a times file, in first-seen order; a piece that was stopped and
+    resumed has a line per run, and its wall time is their sum. names: only these."""
+    path = pathlib.Path(runs) / times_file
+    out = {}
+    for line in path.read_text().splitlines() if path.exists() else []:
+        name, secs = line.split("\t")[:2]
+        if names is None or name in names:
+            out[name] = out.get(name, 0) + int(secs)
+    return list(out.items())
+
+
 def cli_args(doc):
     """--runs, --readme and --print, the options of every study script."""
     import argparse

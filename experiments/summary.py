@@ -8,6 +8,7 @@ Usage: /usr/bin/python3 experiments/summary.py [--runs runs] [--print]
 import adversarial_transfer as adv
 import cross_layer2 as grids
 import shortcut_dose as dose
+import shortcut_factors as factors
 import shortcut_transfer as transfer
 import study_common as sc
 from study_common import ROOT
@@ -151,6 +152,51 @@ def depth_row(runs):
                        for e, d in diffs.items())
     return [(q, answer, f"TLM excess agreement minus the rand control: {number} (n = 3 model "
              "pairs × 2000 images)", "— (the paper's effect peaks at its layers 5–7)")]
+
+
+def versus_grey(d):
+    """Words for a factor cell minus the grey x1 cell (diff, lo, hi)."""
+    if d[1] > 0:
+        return "above grey ×1"
+    if d[2] < 0:
+        return "below grey ×1"
+    return "no difference established"
+
+
+def factor_rows(runs):
+    """Width (x4) and colour markers against the grey x1 cell, TLM and SLM, at both budgets; and
+    FuLA - TLM in the factor cells (paired over model pairs and images)."""
+    res, diff = factors.results(runs)
+    q = ("Do a 4× wider cnn or colour markers on RGB data bring TLM/SLM towards the paper's "
+         "80–90 points (block3)?")
+    answers, numbers = [], []
+    for key, label, stem, cond in factors.LEVELS[1:]:
+        for e, steps in factors.BUDGETS:
+            for m in ("tlm", "slm"):
+                v, d = res.get((key, e, m, "excess_agreement")), diff.get((key, e, m))
+                if v is None or d is None:
+                    continue
+                answers.append(f"{label}, {m.upper()}, {steps} steps: {versus_grey(d)}")
+                numbers.append(f"{label}, {m.upper()}, {steps} steps: {sc.fmt_ci(v[:3])}, minus grey "
+                               f"×1 {sc.fmt_ci(d)}")
+    rows = [(q, "; ".join(answers) or "(not run yet)",
+             "rand-subtracted excess agreement: " + "; ".join(numbers) +
+             " (n = 3 model pairs × 2000 images per cell)" if numbers else "",
+             "—")]
+    fula = []
+    for key, label, stem, cond in factors.LEVELS[1:]:
+        for e, steps in factors.BUDGETS:
+            run = factors.sweep(stem, e, "pixel_loc")
+            v = dose_diff(runs, run, factors.sweep(stem, e, "rand"), cond, "fula", "tlm")
+            if v is not None:
+                fula.append((f"{label}, {steps} steps", v))
+    if fula:
+        rows.append(("Does FuLA stay below TLM with a wider cnn or colour markers?",
+                     "; ".join(f"{w}: {sc.rs.verdict(v[1], v[2], 'FuLA', 'TLM')}" for w, v in fula),
+                     "FuLA − TLM, rand-subtracted excess agreement: " +
+                     "; ".join(f"{w}: {ci_n(v)}" for w, v in fula),
+                     "paper: FuLA ≈ 25 points below TLM/SLM"))
+    return rows
 
 
 def transfer_rows(runs):
@@ -337,6 +383,7 @@ def section(runs):
              f"{t_text(std)}", "—")]
     gd = grid_data(runs)
     rows += adversarial_rows(runs) + [knn_row(runs)] + transfer_rows(runs) + shortcut_rows(runs) + depth_row(runs)
+    rows += factor_rows(runs)
     rows += [correlation_row(gd), control_row(gd)]
     md = ["<!-- summary:begin (written by experiments/summary.py from the runs and the zoo; do "
           "not edit) -->", "",

@@ -3,6 +3,8 @@
 
 Run with Debian's /usr/bin/python3 (the only interpreter here with torch):
     /usr/bin/python3 scripts/export_architectures.py --out models/arch [--seed 0] [--only cnn,mlp]
+    /usr/bin/python3 scripts/export_architectures.py --only cnn --width 4      # -> cnn_w4.pt
+    /usr/bin/python3 scripts/export_architectures.py --only cnn --channels 3   # -> cnn_rgb.pt
 
 Every model takes images in [0, 1] of shape [N, 1, 28, 28] and normalises them inside `forward`
 (Fashion-MNIST mean/std), so attacks and markers work in pixel space. The C++ side (stitch
@@ -62,12 +64,17 @@ def conv_bn(cin: int, cout: int) -> List[nn.Module]:
 
 
 class CNN(Meta):
-    def __init__(self):
+    """Small CNN; `width` multiplies the channels of the three blocks (x1: 16/32/64), `channels`
+    is the number of input channels (3 for RGB data such as the tinted Fashion-MNIST)."""
+
+    def __init__(self, width: int = 1, channels: int = 1):
         super().__init__("cnn", ["block1", "block2", "block3", "head"])
-        self.block1 = nn.Sequential(*conv_bn(1, 16), nn.MaxPool2d(2))  # [N,16,14,14]
-        self.block2 = nn.Sequential(*conv_bn(16, 32), nn.MaxPool2d(2))  # [N,32,7,7]
-        self.block3 = nn.Sequential(*conv_bn(32, 64))  # [N,64,7,7]
-        self.head = nn.Sequential(nn.Flatten(), nn.Linear(64 * 7 * 7, 128), nn.ReLU())
+        self.input_shape = [channels, 28, 28]
+        c1, c2, c3 = 16 * width, 32 * width, 64 * width
+        self.block1 = nn.Sequential(*conv_bn(channels, c1), nn.MaxPool2d(2))  # [N,c1,14,14]
+        self.block2 = nn.Sequential(*conv_bn(c1, c2), nn.MaxPool2d(2))  # [N,c2,7,7]
+        self.block3 = nn.Sequential(*conv_bn(c2, c3))  # [N,c3,7,7]
+        self.head = nn.Sequential(nn.Flatten(), nn.Linear(c3 * 7 * 7, 128), nn.ReLU())
         self.fc = nn.Linear(128, 10)
 
     def forward(self, x):
@@ -176,14 +183,17 @@ class ViT(Meta):
 ARCHS = {"mlp": MLP, "cnn": CNN, "resnet": ResNet, "vit": ViT}
 
 
-def export(name: str, out_dir: str, seed: int) -> str:
+def export(name: str, out_dir: str, seed: int, width: int = 1, channels: int = 1) -> str:
+    """Writes <out_dir>/<name>[_w<width>][_rgb].pt (suffixes only for non-default cnn options)."""
     torch.manual_seed(seed)
-    model = ARCHS[name]().eval()
+    model = (CNN(width, channels) if name == "cnn" else ARCHS[name]()).eval()
     scripted = torch.jit.script(model)
     with torch.no_grad():
-        y = scripted(torch.rand(2, 1, 28, 28))
+        y = scripted(torch.rand(2, channels, 28, 28))
     assert tuple(y.shape) == (2, 10), y.shape
-    path = os.path.join(out_dir, name + ".pt")
+    suffix = ("_w%d" % width if width != 1 else "") + ("_rgb" if channels == 3 else
+                                                        "_c%d" % channels if channels != 1 else "")
+    path = os.path.join(out_dir, name + suffix + ".pt")
     tmp = path + ".tmp"
     scripted.save(tmp)
     os.replace(tmp, path)  # atomic: a half-written file never carries the final name
@@ -195,14 +205,24 @@ def main() -> int:
     ap.add_argument("--out", default="models/arch", help="output folder")
     ap.add_argument("--seed", type=int, default=0, help="seed of the untrained initialisation")
     ap.add_argument("--only", default=",".join(ARCHS), help="comma-separated subset of " + ",".join(ARCHS))
+    ap.add_argument("--width", type=int, default=1, help="cnn only: channel multiplier (1: 16/32/64)")
+    ap.add_argument("--channels", type=int, default=1, help="cnn only: input channels (3: RGB data)")
     args = ap.parse_args()
+    names = args.only.split(",")
+    if args.width < 1 or args.channels < 1:
+        print("export_architectures.py: --width and --channels must be >= 1", file=sys.stderr)
+        return 2
+    if (args.width != 1 or args.channels != 1) and names != ["cnn"]:
+        print("export_architectures.py: --width/--channels apply to the cnn only: add --only cnn",
+              file=sys.stderr)
+        return 2
     os.makedirs(args.out, exist_ok=True)
-    for name in args.only.split(","):
+    for name in names:
         if name not in ARCHS:
             print("export_architectures.py: unknown architecture '%s' (valid: %s)" % (name, ", ".join(ARCHS)),
                   file=sys.stderr)
             return 2
-        print(export(name, args.out, args.seed))
+        print(export(name, args.out, args.seed, args.width, args.channels))
     return 0
 
 

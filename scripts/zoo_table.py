@@ -20,7 +20,7 @@ from readme_section import section_write
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 BEGIN = "<!-- zoo-table:begin (written by scripts/zoo_table.py from the model files; do not edit) -->"
 END = "<!-- zoo-table:end -->"
-ARCH_ORDER = ["cnn", "resnet", "mlp", "vit"]
+ARCH_ORDER = ["cnn", "cnn_w4", "cnn_rgb", "resnet", "mlp", "vit"]
 RECIPE_ORDER = ["standard", "coarse", "adversarial", "shortcut"]
 
 
@@ -31,8 +31,8 @@ def pct(x):
 def describe(path):
     m = torch.jit.load(str(path), map_location="cpu")
     info = json.loads(m.train_info)
-    stem = path.stem  # <arch>_<recipe>_s<seed>
-    arch, recipe, seed = re.match(r"(\w+?)_(\w+)_s(\d+)$", stem).groups()
+    stem = path.stem  # <arch>[_w<width>][_rgb]_<recipe>_s<seed>
+    arch, recipe, seed = re.match(r"([a-z]+(?:_w\d+|_rgb)*)_(\w+)_s(\d+)$", stem).groups()
     secs = info.get("train_seconds", 0)
     return {
         "arch": arch, "recipe": recipe, "seed": int(seed),
