@@ -29,14 +29,13 @@ namespace stitch {
 namespace {
 constexpr int64_t kSyncSteps = 16;  // steps between read-backs of the training loss
 
-// What one training job works on: the model on its device, the data and the recipe's markers.
+// What one training job works on: the model on its device and the data.
 struct TrainSetup {
   std::string src, out;
   c10::Device device{"cpu"};
   StagedModel model;
   Dataset train, test;
   int64_t classes = 0;
-  MarkerMode marker_mode{};
 };
 
 // Loads the untrained model and the data, checks labels against the model's classes and
@@ -61,7 +60,7 @@ TrainSetup train_setup(const TrainConfig& c) {
   data_check_classes(c.data, {&train, &test}, src, classes);
   model_reinit(m, static_cast<uint64_t>(c.seed));
   m.to(device);
-  return TrainSetup{src, c.out_path(), device, std::move(m), train, test, classes, c.marker_mode};
+  return TrainSetup{src, c.out_path(), device, std::move(m), train, test, classes};
 }
 
 std::unique_ptr<torch::optim::Optimizer> optimizer_make(const TrainConfig& c,
@@ -84,7 +83,7 @@ at::Tensor batch_inputs(const TrainConfig& c, TrainSetup& s, const Dataset& batc
   at::Tensor x = images_augment(batch.images, c.augment, bseed);
   if (c.recipe == Recipe::kShortcut)
     x = markers_apply(x, marker_classes(batch.labels, c.marker_prob, bseed ^ 0x5bd1e995ULL),
-                      s.marker_mode, bseed, s.classes);
+                      c.marker_mode, bseed, s.classes);
   x = x.to(s.device);
   if (c.recipe != Recipe::kAdversarial) return x;
   const int64_t n_adv =
@@ -211,9 +210,9 @@ void trained_evaluate(const TrainConfig& c, TrainSetup& s, TrainResult& r) {
   }
   if (c.recipe != Recipe::kShortcut) return;
   Dataset marked = s.test, rolled = s.test;
-  marked.images = markers_apply(s.test.images, s.test.labels, s.marker_mode, 4242, s.classes);
+  marked.images = markers_apply(s.test.images, s.test.labels, c.marker_mode, 4242, s.classes);
   rolled.images = markers_apply(s.test.images, labels_roll(s.test.labels, 1, s.classes),
-                                s.marker_mode, 4242, s.classes);
+                                c.marker_mode, 4242, s.classes);
   r.marker_accuracy = accuracy_eval(fwd, marked, s.device);
   r.rolled_marker_accuracy = accuracy_eval(fwd, rolled, s.device);
 }
