@@ -52,6 +52,15 @@ def paired_vectors(runs, run, control, condition, method, metric):
     return keys, va, vb
 
 
+def subtracted_vectors(runs, run, control, condition, method, metric):
+    """(replicate keys, per-replicate vectors of run minus control), or None when one is missing."""
+    p = paired_vectors(runs, run, control, condition, method, metric)
+    if p is None:
+        return None
+    keys, a, b = p
+    return keys, [x - y for x, y in zip(a, b)]
+
+
 def subtracted(runs, run, control, condition, method, metric):
     """(diff, lo, hi, replicates, images) in points of run minus control, or None if missing."""
     p = paired_vectors(runs, run, control, condition, method, metric)

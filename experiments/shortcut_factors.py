@@ -38,12 +38,8 @@ def sweep(stem, epochs, markers):
 
 def excess(runs, stem, cond, epochs, method, metric):
     """Per-replicate vectors of pixel_loc minus rand (keys, vectors), or None if not run."""
-    p = dose.paired_vectors(runs, sweep(stem, epochs, "pixel_loc"), sweep(stem, epochs, "rand"),
-                            cond, method, metric)
-    if p is None:
-        return None
-    keys, a, b = p
-    return keys, [x - y for x, y in zip(a, b)]
+    return dose.subtracted_vectors(runs, sweep(stem, epochs, "pixel_loc"),
+                                   sweep(stem, epochs, "rand"), cond, method, metric)
 
 
 def results(runs):

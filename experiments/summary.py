@@ -32,12 +32,11 @@ def t_text(v):
 
 def dose_diff(runs, run, control, condition, a, b, metric="excess_agreement"):
     """(A - B) of the rand-subtracted metric, paired over model pairs and images, in points."""
-    pa = dose.paired_vectors(runs, run, control, condition, a, metric)
-    pb = dose.paired_vectors(runs, run, control, condition, b, metric)
+    pa = dose.subtracted_vectors(runs, run, control, condition, a, metric)
+    pb = dose.subtracted_vectors(runs, run, control, condition, b, metric)
     if pa is None or pb is None or pa[0] != pb[0]:  # the same replicates on both sides
         return None
-    da = [x - y for x, y in zip(pa[1], pa[2])]
-    db = [x - y for x, y in zip(pb[1], pb[2])]
+    da, db = pa[1], pb[1]
     return sc.diff_ci(da, db) + (len(da), len(da[0]))
 
 
@@ -132,11 +131,11 @@ def depth_row(runs):
         sub = {}
         for point in dose.POINTS:
             t = dose.tag(point)
-            p = dose.paired_vectors(runs, f"shortcut_dose{t}_e{e}_pixel_loc",
-                                    f"shortcut_dose{t}_e{e}_rand", "coarse", "tlm",
-                                    "excess_agreement")
+            p = dose.subtracted_vectors(runs, f"shortcut_dose{t}_e{e}_pixel_loc",
+                                        f"shortcut_dose{t}_e{e}_rand", "coarse", "tlm",
+                                        "excess_agreement")
             if p:
-                sub[point] = (p[0], [x - y for x, y in zip(p[1], p[2])])
+                sub[point] = p
         if len(sub) < 2 or sub["block2"][0] != sub["block3"][0]:
             continue
         vals[e] = {pt: sc.mean_ci(v) for pt, (_, v) in sub.items()}
