@@ -16,7 +16,7 @@ namespace stitch {
 using namespace hdf5;
 
 namespace {
-void dataset_write(H5::H5File& f, const std::string& name, const at::Tensor& x,
+void dataset_write(FileWriter& f, const std::string& name, const at::Tensor& x,
                    const H5::PredType& type) {
   std::vector<hsize_t> dims(x.sizes().begin(), x.sizes().end());
   std::vector<hsize_t> chunk = dims;  // ~1 MB chunks of whole rows, so row ranges read fast
@@ -25,7 +25,7 @@ void dataset_write(H5::H5File& f, const std::string& name, const at::Tensor& x,
   H5::DSetCreatPropList plist;
   plist.setChunk(static_cast<int>(chunk.size()), chunk.data());
   H5::DataSpace space(static_cast<int>(dims.size()), dims.data());
-  f.createDataSet(name, type, space, plist).write(x.data_ptr(), type);
+  f.dataset(name, type, space, x.data_ptr(), plist);
 }
 
 StitchError missing_point(const std::string& path, const std::string& point,
@@ -65,12 +65,12 @@ void activations_write(const std::string& path, const ActivationFile& meta,
   file_write_atomic(path, [&](const std::string& tmp) {
     try {
       CerrMute mute;
-      H5::H5File f(tmp, H5F_ACC_TRUNC);
-      attr_write(f, "model", meta.model);
-      attr_write(f, "model_sha256", meta.model_sha256);
-      attr_write(f, "split", meta.split);
-      attr_write(f, "git_commit", meta.git_commit);
-      attr_write(f, "torch_version", meta.torch_version);
+      FileWriter f(tmp);
+      attr_write(f.file(), "model", meta.model);
+      attr_write(f.file(), "model_sha256", meta.model_sha256);
+      attr_write(f.file(), "split", meta.split);
+      attr_write(f.file(), "git_commit", meta.git_commit);
+      attr_write(f.file(), "torch_version", meta.torch_version);
       dataset_write(f, kIndices, meta.indices.to(at::kLong).contiguous().cpu(),
                     H5::PredType::NATIVE_INT64);
       dataset_write(f, kLabels, meta.labels.to(at::kLong).contiguous().cpu(),

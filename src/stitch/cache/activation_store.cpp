@@ -121,6 +121,10 @@ class PointWriter {
     H5::DataSpace mspace(static_cast<int>(count.size()), count.data());
     data_.write(v.data_ptr(), type_, mspace, fspace);
   }
+  // After a failed write the library cannot close this file (HDF5 1.10 crashes in H5Fclose after
+  // a failed H5Dclose): the temp file goes and the handles are never touched again (the caller
+  // leaks the writer; write_failed ends the process without HDF5's exit handlers).
+  void abandon() { std::remove(tmp_.c_str()); }
   void commit() {
     data_.close();
     file_.close();
@@ -219,6 +223,10 @@ size_t ActivationStore::ensure(const StoreEntry& e, const std::vector<std::strin
     for (auto& w : writers) w->commit();
   } catch (const H5::Exception& ex) {
     write_failed();
+    for (auto& w : writers) {
+      w->abandon();
+      (void)w.release();  // deliberately leaked: destroying it would close the broken file
+    }
     throw StitchError(
         fmt::format("cannot write the activation store in '{}': {}", dir, ex.getDetailMsg()));
   }

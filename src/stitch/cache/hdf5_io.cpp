@@ -27,6 +27,23 @@ CerrMute::~CerrMute() {
   std::cerr.clear();
 }
 
+FileWriter::FileWriter(const std::string& path) : file_(new H5::H5File(path, H5F_ACC_TRUNC)) {}
+
+void FileWriter::dataset(const std::string& name, const H5::DataType& type,
+                         const H5::DataSpace& space, const void* data,
+                         const H5::DSetCreatPropList& plist) {
+  auto* d = new H5::DataSet(file_->createDataSet(name, type, space, plist));
+  d->write(data, type);  // a throw leaks d (see FileWriter)
+  d->close();
+  delete d;
+}
+
+void FileWriter::close() {
+  file_->close();
+  delete file_;
+  file_ = nullptr;
+}
+
 void write_failed() {
   exit_fast_request();
 }

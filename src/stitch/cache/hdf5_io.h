@@ -32,6 +32,28 @@ class CerrMute {
   std::streambuf* saved_;
 };
 
+// An HDF5 file being written (created or truncated at `path`). Each dataset and the file are
+// closed explicitly, so a failed write (a full disk, a file-size limit) throws H5::Exception
+// instead of vanishing in a destructor and leaving a truncated file that looks written. A writer
+// destroyed before close() -- an exception on the way -- leaks its handles on purpose: HDF5 1.10
+// crashes closing a file whose write failed (H5Fclose after a failed H5Dclose), so the handles
+// are never touched again and write_failed() ends the process without HDF5's exit handlers.
+class FileWriter {
+ public:
+  explicit FileWriter(const std::string& path);
+  ~FileWriter() = default;  // see above: an unclosed file is left to the end of the process
+  FileWriter(const FileWriter&) = delete;
+  FileWriter& operator=(const FileWriter&) = delete;
+  H5::H5File& file() { return *file_; }
+  // Creates dataset `name`, writes all of `data` into it and closes it.
+  void dataset(const std::string& name, const H5::DataType& type, const H5::DataSpace& space,
+               const void* data, const H5::DSetCreatPropList& plist = H5::DSetCreatPropList());
+  void close();  // flushes and closes the file; throws H5::Exception when that fails
+
+ private:
+  H5::H5File* file_;  // owned; leaked when close() did not succeed
+};
+
 // For a caught HDF5 write failure: the library cannot close that file any more and its exit
 // handler would crash on it, so the process ends without exit handlers after the error.
 void write_failed();

@@ -21,15 +21,14 @@ void outcome_file_write(const std::string& path,
   file_write_atomic(path, [&](const std::string& tmp) {
     try {
       CerrMute mute;
-      H5::H5File f(tmp, H5F_ACC_TRUNC);
+      FileWriter f(tmp);
       for (const auto& [name, t] : sets) {
         const at::Tensor v = t.to(at::kInt).contiguous().cpu().flatten();
         const hsize_t n = static_cast<hsize_t>(v.numel());
-        H5::DataSpace space(1, &n);
-        f.createDataSet(name, H5::PredType::NATIVE_INT32, space)
-            .write(v.data_ptr(), H5::PredType::NATIVE_INT32);
+        f.dataset(name, H5::PredType::NATIVE_INT32, H5::DataSpace(1, &n), v.data_ptr());
       }
-      for (const auto& [k, v] : attrs) attr_write(f, k.c_str(), v);
+      for (const auto& [k, v] : attrs) attr_write(f.file(), k.c_str(), v);
+      f.close();
     } catch (const H5::Exception& e) {
       write_failed();
       throw StitchError(fmt::format("cannot write '{}': {}", path, e.getDetailMsg()));

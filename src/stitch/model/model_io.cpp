@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <sstream>
 
 #include <fmt/format.h>
 
@@ -95,7 +96,9 @@ void model_save(StagedModel& m, const std::string& path) {
   m.train(false);
   m.to(c10::Device("cpu"));
   try {
-    file_write_atomic(path, [&](const std::string& tmp) { m.module().save(tmp); });
+    std::ostringstream bytes;  // in memory: torch's file writer throws from its destructor on
+    m.module().save(bytes);    // a failed write (a full disk), which ends the process
+    file_write_text(path, bytes.str());
   } catch (...) {
     m.to(dev);
     m.train(training);

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <optional>
 #include <set>
+#include <sstream>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -100,7 +101,9 @@ Json job_write(Plan& p, const Job& j, const StitchConfig& one, StitchLayer& T, c
   file_remove_temps(j.dir);  // one process runs a job: leftovers are from a killed one
   file_write_text(j.dir + "/config.resolved.yaml", config + "\n");
   T->to(torch::kCPU);  // evaluated already: saved on the CPU, so any machine can load it
-  file_write_atomic(j.dir + "/stitch.pt", [&](const std::string& tmp) { torch::save(T, tmp); });
+  std::ostringstream bytes;  // serialised in memory: torch's file writer throws from its
+  torch::save(T, bytes);     // destructor on a failed write, which ends the process
+  file_write_text(j.dir + "/stitch.pt", bytes.str());
   outcome_file_write(j.dir + "/outcomes.h5", outcomes_sets(out.eval.outcomes),
                      {{"key", j.key}, {"method", j.method}, {"seed", std::to_string(j.seed)}});
   file_write_text(j.dir + "/result.json", result.dump(1) + "\n");  // last: marks the job done
