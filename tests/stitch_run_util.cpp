@@ -7,8 +7,13 @@
 
 namespace stitch::test {
 
-std::vector<nlohmann::json> stitch_run(const StitchConfig& c) {
-  const SweepConfig s = sweep_config_parse(stitch_config_dump(c));  // as apps/stitch/cmd_run.cpp
+std::vector<nlohmann::json> stitch_run(const RunConfig& c) {
+  YAML::Node n = settings_table().dump(c);  // the YAML a user writes for `stitch run`
+  n["front"] = c.front;
+  n["end"] = c.end;
+  n["front_point"] = c.front_point;
+  n["end_point"] = c.end_point;
+  const SweepConfig s = sweep_config_parse(n);  // as apps/stitch/cmd_run.cpp
   threads_set(static_cast<int>(s.job.threads));
   Plan plan = plan_make(s, device_parse(s.job.device));
   return sweep_run(plan, Shard{}).rows;

@@ -100,6 +100,20 @@ TEST(ConfigTable, ModesAreEnumsReadAndWrittenByName) {
       [] { sweep_config_parse(YAML::Load("{front: a, end: b, train: {bn_mode: frozen}}")); });
   EXPECT_NE(e.find("'frozen' is not one of: eval, train"), std::string::npos) << e;
   EXPECT_NE(sweep_config_table().help().find("[eval|train]"), std::string::npos);
+  // Markers: `none` is a mode of the stitching settings, and an error for a shortcut recipe.
+  const SweepConfig m = sweep_config_parse(
+      YAML::Load("{front: a, end: b, train: {markers: pixel_loc}, marker_style: level}"));
+  EXPECT_EQ(m.job.train_markers, MarkerMode::kPixelLoc);
+  EXPECT_EQ(m.job.markers, MarkerMode::kNone);
+  EXPECT_EQ(m.job.marker_style, MarkerStyle::kLevel);
+  EXPECT_EQ(sweep_config_table().values(m, {Affects::kEveryJob})["train.markers"], "pixel_loc");
+  const std::string em = test::error_of(
+      [] { sweep_config_parse(YAML::Load("{front: a, end: b, eval: {markers: colour}}")); });
+  EXPECT_NE(em.find("'colour' is not one of: none, pixel, pixel_loc, rand"), std::string::npos)
+      << em;
+  const std::string et = test::error_of(
+      [] { train_config_parse(YAML::Load("{recipe: shortcut, shortcut: {mode: none}}")); });
+  EXPECT_NE(et.find("shortcut.mode: none"), std::string::npos) << et;
 }
 
 TEST(ConfigTable, ErrorsNameTheKeyAndSuggestTheNearest) {

@@ -36,7 +36,7 @@ void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes) {
 
 DataConfig cifar10_at(const std::string& dir) {
   DataConfig d;
-  d.source = "cifar10";
+  d.source = DataSource::kCifar10;
   d.dir = dir;
   return d;
 }
@@ -68,9 +68,9 @@ TEST(DataSource, Cifar100FineAndCoarseLabels) {
   write_bytes(dir + "/train.bin", cifar_records(3, 0, {7, 70}, 2));  // coarse 7.., fine 70..
   write_bytes(dir + "/test.bin", cifar_records(1, 0, {2, 20}, 2));
   DataConfig d = cifar10_at(dir);
-  d.source = "cifar100";
+  d.source = DataSource::kCifar100;
   EXPECT_EQ(data_load(d, "train").labels[2].item<int64_t>(), 72);
-  d.label = "coarse";
+  d.label = CifarLabel::kCoarse;
   EXPECT_EQ(data_load(d, "train").labels[2].item<int64_t>(), 9);
   EXPECT_FLOAT_EQ(data_load(d, "train").images[1][0][0][0].item<float>(), 7.0f / 255.0f);
 }
@@ -87,14 +87,14 @@ TEST(DataSource, BadCifarFilesAreOneLineErrors) {
   EXPECT_NE(label.find("label 13 is out of range 0..9"), std::string::npos) << label;
   write_bytes(dir + "/test.bin", cifar_records(2, 0, {1}, 1));
   DataConfig c100 = cifar10_at(dir);
-  c100.source = "cifar100";  // CIFAR-10 records read as CIFAR-100: wrong record size
+  c100.source = DataSource::kCifar100;  // CIFAR-10 records read as CIFAR-100: wrong record size
   EXPECT_NE(test::error_of([&] { data_load(c100, "test"); }).find("data.source should be cifar10"),
             std::string::npos);
   EXPECT_NE(
       test::error_of([&] { data_load(cifar10_at(dir + "/nope"), "test"); }).find("is not a folder"),
       std::string::npos);
   DataConfig no_dir;
-  no_dir.source = "cifar10";
+  no_dir.source = DataSource::kCifar10;
   EXPECT_NE(test::error_of([&] { data_load(no_dir, "test"); }).find("needs data.dir"),
             std::string::npos);
   for (const auto& e : {trunc, label}) EXPECT_EQ(e.find('\n'), std::string::npos) << e;
@@ -134,7 +134,7 @@ TEST(DataSource, Hdf5FilesPerSplitOrOneFileWithGroups) {
     write_h5(g, "test", fl.narrow(0, 1, 3), y4.narrow(0, 1, 3));
   }
   DataConfig d;
-  d.source = "hdf5";
+  d.source = DataSource::kHdf5;
   d.train_file = dir + "/train.h5";
   d.test_file = dir + "/test.h5";
   const Dataset tr = data_load(d, "train");
@@ -142,7 +142,7 @@ TEST(DataSource, Hdf5FilesPerSplitOrOneFileWithGroups) {
   EXPECT_TRUE(at::equal(tr.labels, y6));
   EXPECT_EQ(data_load(d, "test").size(), 2);
   DataConfig g;
-  g.source = "hdf5";
+  g.source = DataSource::kHdf5;
   g.file = dir + "/both.h5";
   EXPECT_TRUE(at::equal(data_load(g, "train").images, fl)) << "float images are kept as stored";
   EXPECT_TRUE(at::equal(data_load(g, "test").labels, y4.narrow(0, 1, 3)));
@@ -185,7 +185,7 @@ TEST(DataSource, BadHdf5FilesAreOneLineErrors) {
       at::equal(hdf5_images_load(dir + "/whole.h5", "").labels, at::tensor({1, 3}, at::kLong)));
   EXPECT_NE(err("missing.h5").find("missing.h5"), std::string::npos);
   DataConfig half;
-  half.source = "hdf5";
+  half.source = DataSource::kHdf5;
   half.train_file = "x.h5";
   EXPECT_NE(test::error_of([&] { data_config_check(half); }).find("data.test_file"),
             std::string::npos);

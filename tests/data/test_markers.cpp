@@ -74,6 +74,11 @@ TEST(Markers, RollAlwaysPicksAnotherClass) {
   at::Tensor r = labels_roll(y);
   EXPECT_EQ(r.eq(y).sum().item<int64_t>(), 0);
   EXPECT_EQ(r[9].item<int64_t>(), 0);
-  EXPECT_EQ(marker_mode_parse("pixel_loc"), MarkerMode::kPixelLoc);
-  EXPECT_THROW(marker_mode_parse("colour"), StitchError);
+}
+
+TEST(Markers, NoneLeavesTheImagesAsTheyAre) {
+  const at::Tensor img = at::rand({4, 3, 28, 28});
+  const at::Tensor out = markers_apply(img, at::arange(4, at::kLong), MarkerMode::kNone, 1);
+  EXPECT_TRUE(at::equal(out, img));
+  EXPECT_NE(out.data_ptr(), img.data_ptr()) << "a copy, as for the other modes";
 }

@@ -20,9 +20,9 @@ using stitch::test::error_of;
 namespace fs = std::filesystem;
 
 namespace {
-StitchConfig small(const std::string& front, const std::string& end, const std::string& fp,
-                   const std::string& ep) {
-  StitchConfig c;
+test::RunConfig small(const std::string& front, const std::string& end, const std::string& fp,
+                      const std::string& ep) {
+  test::RunConfig c;
   c.name = "t";
   c.out_dir = test::temp_dir();
   c.front = front;
@@ -63,7 +63,7 @@ TEST(StitchRun, SelfStitchReproducesEndModelAtEveryPoint) {
 // A copy whose channels at block2 are permuted (next layer permuted to match) is recovered
 // exactly: the stitch matrix is the permutation.
 TEST(StitchRun, PermutedCopyIsRecoveredExactly) {
-  StitchConfig c =
+  test::RunConfig c =
       small(test::fixture("cnn_a.pt"), test::fixture("cnn_a_perm.pt"), "block2", "block2");
   const auto rows = test::stitch_run(c);
   at::Tensor perm = torch::jit::load(test::fixture("cnn_a_perm.pt")).attr("perm").toTensor();
@@ -82,7 +82,7 @@ TEST(StitchRun, PermutedCopyIsRecoveredExactly) {
 
 TEST(StitchRun, TrainedMethodsWriteOutputsAndResume) {
   const std::string f = test::arch_file("cnn");
-  StitchConfig c = small(f, f, "block2", "block2");
+  test::RunConfig c = small(f, f, "block2", "block2");
   c.methods = {"fula", "tlm", "slm", "dm_hint"};
   const auto rows = test::stitch_run(c);
   ASSERT_EQ(rows.size(), 4u);
@@ -124,13 +124,13 @@ TEST(StitchRun, BadInputsGiveClearErrors) {
   EXPECT_NE(
       error_of([&] { test::stitch_run(small(cnn, cnn, "block9", "block1")); }).find("valid points"),
       std::string::npos);
-  StitchConfig last = small(cnn, cnn, "head", "head");
+  test::RunConfig last = small(cnn, cnn, "head", "head");
   last.methods = {"fula"};
   EXPECT_NE(error_of([&] {
               test::stitch_run(last);
             }).find("fula needs end-model layers after end_point 'head'"),
             std::string::npos);
-  StitchConfig w = small(cnn, cnn, "block2", "block2");
+  test::RunConfig w = small(cnn, cnn, "block2", "block2");
   w.methods = {"fula"};
   w.fula_weights = {1.0};
   EXPECT_NE(
@@ -139,7 +139,7 @@ TEST(StitchRun, BadInputsGiveClearErrors) {
   // nan_toy takes log() after point 'a', which is positive on real data; a random stitch makes
   // it negative, so the first training step's loss is NaN.
   const std::string toy = test::fixture("nan_toy.pt");
-  StitchConfig nan = small(toy, toy, "a", "a");
+  test::RunConfig nan = small(toy, toy, "a", "a");
   nan.methods = {"tlm"};
   nan.init = StitchInit::kRand;
   const std::string e = error_of([&] { test::stitch_run(nan); });
@@ -147,7 +147,7 @@ TEST(StitchRun, BadInputsGiveClearErrors) {
   EXPECT_NE(e.find("step"), std::string::npos) << e;
   EXPECT_FALSE(fs::exists(nan.out_dir + "/t/tlm_s0/result.json"));
   // Underdetermined lstsq (K rows < C_in + 1) warns and still gives a finite min-norm fit.
-  StitchConfig k = small(mlp, mlp, "layer1", "layer1");
+  test::RunConfig k = small(mlp, mlp, "layer1", "layer1");
   k.init_samples = 100;
   k.methods = {"dm_closed"};
   const auto rows = test::stitch_run(k);
@@ -156,7 +156,7 @@ TEST(StitchRun, BadInputsGiveClearErrors) {
 
 TEST(StitchRun, ConfigValidation) {
   auto err = [](const std::string& yaml) {
-    return error_of([&] { stitch_config_parse(YAML::Load(yaml)); });
+    return error_of([&] { sweep_config_parse(YAML::Load(yaml)); });
   };
   const std::string base = "front: a.pt\nend: b.pt\nfront_point: x\nend_point: y\n";
   EXPECT_NE(err(base + "methods: [fulla]").find("did you mean 'fula'"), std::string::npos);
@@ -165,7 +165,7 @@ TEST(StitchRun, ConfigValidation) {
             std::string::npos);
   EXPECT_NE(err(base + "seeds: [a]").find("'seeds': expected a list"), std::string::npos);
   EXPECT_NE(err("front: a.pt").find("needs 'front' and 'end'"), std::string::npos);
-  EXPECT_EQ(stitch_config_parse(YAML::Load(base)).methods,
+  EXPECT_EQ(sweep_config_parse(YAML::Load(base)).job.methods,
             (std::vector<std::string>{"dm_closed", "fula"}));
 }
 
@@ -174,11 +174,11 @@ TEST(StitchRun, ConfigValidation) {
 // seed) and it agrees with the end model on marked and rolled images alike (excess 0).
 TEST(StitchRun, RobustAndMarkerEvaluationsOnSelfStitch) {
   const std::string f = test::arch_file("mlp");
-  StitchConfig c = small(f, f, "layer2", "layer2");
+  test::RunConfig c = small(f, f, "layer2", "layer2");
   c.methods = {"dm_closed", "procrustes"};
   c.robust_samples = 200;
   c.robust_steps = 5;
-  c.markers = "pixel_loc";
+  c.markers = MarkerMode::kPixelLoc;
   const int64_t pgd_before = end_pgd_evaluations();
   const auto rows = test::stitch_run(c);
   ASSERT_EQ(rows.size(), 2u);
@@ -217,7 +217,7 @@ TEST(StitchRun, RobustAndMarkerEvaluationsOnSelfStitch) {
 // layer, a wrong sign or a zero gradient would leave it flat or rising).
 TEST(StitchRun, EveryTrainedObjectiveFallsFromARandomInit) {
   const std::string src = test::data_dir() + "/../../models/zoo/";
-  StitchConfig c =
+  test::RunConfig c =
       small(src + "cnn_standard_s0.pt", src + "cnn_standard_s1.pt", "block2", "block2");
   c.methods = {"dm_hint", "tlm", "slm", "fula"};
   c.init = StitchInit::kRand;
@@ -225,7 +225,7 @@ TEST(StitchRun, EveryTrainedObjectiveFallsFromARandomInit) {
   c.train_samples = 1280;  // 10 steps per epoch
   c.test_samples = 500;
   c.lr = 3e-3;
-  c.schedule = "constant";
+  c.schedule = Schedule::kConstant;
   const auto rows = test::stitch_run(c);
   ASSERT_EQ(rows.size(), 4u);
   for (const auto& m : c.methods) {
@@ -243,7 +243,7 @@ TEST(StitchRun, EveryTrainedObjectiveFallsFromARandomInit) {
 TEST(StitchRun, AmpTrainsToTheSameAccuracyAsFloat32) {
   const std::string src = test::data_dir() + "/../../models/zoo/";
   auto run = [&](bool amp) {
-    StitchConfig c =
+    test::RunConfig c =
         small(src + "cnn_standard_s0.pt", src + "cnn_standard_s1.pt", "block2", "block2");
     c.methods = {"fula"};
     c.amp = amp;
@@ -267,7 +267,7 @@ TEST(StitchRun, AmpTrainsToTheSameAccuracyAsFloat32) {
 TEST(StitchRun, RobustAccuracySeparatesStandardFromAdversarialEnds) {
   const std::string src = test::data_dir() + "/../../models/zoo/";
   auto robust = [&](const std::string& model) {
-    StitchConfig c = small(src + model, src + model, "block2", "block2");
+    test::RunConfig c = small(src + model, src + model, "block2", "block2");
     c.methods = {"dm_closed"};
     c.test_samples = 300;
     c.robust_samples = 300;
@@ -287,11 +287,11 @@ TEST(StitchRun, RobustAccuracySeparatesStandardFromAdversarialEnds) {
 TEST(StitchRun, IsometryStepReducesOrthogonalityError) {
   const std::string f = test::arch_file("cnn");
   auto orth_error = [&](double lambda) {
-    StitchConfig c = small(f, f, "block2", "block2");
+    test::RunConfig c = small(f, f, "block2", "block2");
     c.methods = {"tlm"};
     c.init = StitchInit::kRand;
     c.iso_lambda = lambda;
-    c.schedule = "constant";
+    c.schedule = Schedule::kConstant;
     c.train_samples = 2560;  // 20 steps: step size lr * lambda = 0.03 on ||W^T W - I||^2
     return test::stitch_run(c)[0]["orth_error"].get<double>();
   };

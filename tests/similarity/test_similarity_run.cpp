@@ -11,23 +11,24 @@ using namespace stitch;
 // Conv maps [N, C, H, W], tokens [N, T, d] and vectors [N, d] as rows for each layout.
 TEST(SimilarityRun, ActivationRowsLayouts) {
   at::Tensor maps = at::arange(2 * 3 * 2 * 2, at::kFloat).reshape({2, 3, 2, 2});
-  EXPECT_TRUE(activation_rows(maps, "flatten").equal(maps.reshape({2, 12})));
-  EXPECT_TRUE(activation_rows(maps, "pool").allclose(maps.mean({2, 3})));
-  at::Tensor pos = activation_rows(maps, "positions");
+  EXPECT_TRUE(activation_rows(maps, SimilarityLayout::kFlatten).equal(maps.reshape({2, 12})));
+  EXPECT_TRUE(activation_rows(maps, SimilarityLayout::kPool).allclose(maps.mean({2, 3})));
+  at::Tensor pos = activation_rows(maps, SimilarityLayout::kPositions);
   ASSERT_EQ(pos.sizes(), (at::IntArrayRef{8, 3}));
   for (int64_t i = 0; i < 2; ++i)
     for (int64_t h = 0; h < 2; ++h)
       for (int64_t w = 0; w < 2; ++w)
         EXPECT_TRUE(pos[i * 4 + h * 2 + w].equal(maps.select(0, i).select(1, h).select(1, w)));
   at::Tensor tok = at::randn({2, 4, 5});
-  EXPECT_TRUE(activation_rows(tok, "flatten").equal(tok.reshape({2, 20})));
-  EXPECT_TRUE(activation_rows(tok, "pool").allclose(tok.mean(1)));
-  at::Tensor rows = activation_rows(tok, "positions");
+  EXPECT_TRUE(activation_rows(tok, SimilarityLayout::kFlatten).equal(tok.reshape({2, 20})));
+  EXPECT_TRUE(activation_rows(tok, SimilarityLayout::kPool).allclose(tok.mean(1)));
+  at::Tensor rows = activation_rows(tok, SimilarityLayout::kPositions);
   ASSERT_EQ(rows.sizes(), (at::IntArrayRef{8, 5}));
   EXPECT_TRUE(rows[5].equal(tok[1][1]));
   at::Tensor vec = at::randn({2, 7});
-  for (const char* layout : {"flatten", "pool", "positions"})
-    EXPECT_TRUE(activation_rows(vec, layout).equal(vec)) << layout;
+  for (const auto layout :
+       {SimilarityLayout::kFlatten, SimilarityLayout::kPool, SimilarityLayout::kPositions})
+    EXPECT_TRUE(activation_rows(vec, layout).equal(vec)) << enum_name(layout);
 }
 
 namespace {
@@ -52,19 +53,20 @@ SimilarityConfig small(const std::string& a, const std::string& b, std::vector<s
 // token rows, and the partial last batch is left out by both.
 TEST(SimilarityRun, StreamedMinibatchCkaEqualsTheWholeDataPath) {
   struct Case {
-    std::string a, b, layout;
+    std::string a, b;
+    SimilarityLayout layout;
     std::vector<std::string> pa, pb;
     int64_t rows_per_input;
   };
   const std::vector<Case> cases{{test::arch_file("cnn"),
                                  test::fixture("cnn_a.pt"),
-                                 "flatten",
+                                 SimilarityLayout::kFlatten,
                                  {"block1", "head"},
                                  {"block2", "head"},
                                  1},
                                 {test::arch_file("vit"),
                                  test::arch_file("vit"),
-                                 "positions",
+                                 SimilarityLayout::kPositions,
                                  {"blocks.0"},
                                  {"blocks.1", "blocks.3"},
                                  16}};
@@ -87,7 +89,8 @@ TEST(SimilarityRun, StreamedMinibatchCkaEqualsTheWholeDataPath) {
       EXPECT_EQ(s[i]["rows"], 400 * cs.rows_per_input);
       EXPECT_EQ(s[i]["end_features"], w[i]["end_features"]);
       const double v = s[i]["minibatch_cka"].get<double>();
-      EXPECT_NEAR(v, w[i]["minibatch_cka"].get<double>(), 1e-9) << cs.layout << " pair " << i;
+      EXPECT_NEAR(v, w[i]["minibatch_cka"].get<double>(), 1e-9)
+          << enum_name(cs.layout) << " pair " << i;
       EXPECT_GT(v, 0.0);
       EXPECT_LT(v, 1.0);
     }
@@ -129,7 +132,7 @@ TEST(SimilarityRun, ConfigFromYamlIsValidated) {
   EXPECT_EQ(c.points_b, (std::vector<std::string>{"head"}));
   EXPECT_EQ(c.svcca_dims, 5);
   EXPECT_EQ(c.samples, 300);
-  EXPECT_EQ(c.layout, "flatten");
+  EXPECT_EQ(c.layout, SimilarityLayout::kFlatten);
   // The dump reads back to the same settings.
   const SimilarityConfig back = similarity_config_parse(similarity_config_dump(c));
   EXPECT_EQ(YAML::Dump(similarity_config_dump(back)), YAML::Dump(similarity_config_dump(c)));

@@ -186,7 +186,7 @@ TEST(SweepRun, PlantedTrainingMarkersChangeTrainImagesKeysAndStoreEntries) {
   const std::string out = test::temp_dir();
   SweepConfig clean = small_sweep(out);
   SweepConfig marked = clean;
-  marked.job.train_markers = "pixel_loc";
+  marked.job.train_markers = MarkerMode::kPixelLoc;
   marked.job.train_marker_prob = 0.5;
   Plan pc = plan_make(clean, c10::Device("cpu")), pm = plan_make(marked, c10::Device("cpu"));
   const ShardData dc(pc), dm(pm);

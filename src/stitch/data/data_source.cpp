@@ -13,17 +13,25 @@
 
 namespace stitch {
 
+const std::vector<std::string>& EnumNames<DataSource>::names() {
+  static const std::vector<std::string> n{"fashion_mnist", "cifar10", "cifar100", "hdf5"};
+  return n;
+}
+const std::vector<std::string>& EnumNames<CifarLabel>::names() {
+  static const std::vector<std::string> n{"fine", "coarse"};
+  return n;
+}
+
 const ConfigTable<DataConfig>& data_config_table() {
   static const ConfigTable<DataConfig> t = [] {
     ConfigTable<DataConfig> t;
-    t.add("source", &DataConfig::source, "image data set")
-        .choices({"fashion_mnist", "cifar10", "cifar100", "hdf5"});
+    t.add("source", &DataConfig::source, "image data set");
     t.add("dir", &DataConfig::dir,
           "folder of the Fashion-MNIST IDX files or the CIFAR binary files");
     t.add("file", &DataConfig::file, "hdf5: one file with groups train/ and test/");
     t.add("train_file", &DataConfig::train_file, "hdf5: the training split's file");
     t.add("test_file", &DataConfig::test_file, "hdf5: the test split's file");
-    t.add("label", &DataConfig::label, "cifar100 labels").choices({"fine", "coarse"});
+    t.add("label", &DataConfig::label, "cifar100 labels");
     t.add("mean", &DataConfig::mean,
           "per-channel mean subtracted for models that record no normalisation");
     t.add("std", &DataConfig::std, "per-channel std divided by, for the same models");
@@ -50,14 +58,16 @@ void data_config_check(const DataConfig& d) {
     if (!(s > 0)) throw StitchError("data.std values must be positive");
   if (!d.input_shape.empty() && d.input_shape.size() != 3)
     throw StitchError("data.input_shape must be C,H,W (three numbers)");
-  if (d.source == "hdf5" && d.file.empty() && (d.train_file.empty() || d.test_file.empty()))
+  if (d.source == DataSource::kHdf5 && d.file.empty() &&
+      (d.train_file.empty() || d.test_file.empty()))
     throw StitchError(
         "data.source hdf5 needs data.file (groups train/ and test/) or both data.train_file and "
         "data.test_file");
-  if ((d.source == "cifar10" || d.source == "cifar100") && d.dir == kFashionMnistDir)
+  if ((d.source == DataSource::kCifar10 || d.source == DataSource::kCifar100) &&
+      d.dir == kFashionMnistDir)
     throw StitchError(fmt::format(
         "data.source {} needs data.dir, the folder of its .bin files (e.g. cifar-10-batches-bin)",
-        d.source));
+        enum_name(d.source)));
 }
 
 namespace {
@@ -66,7 +76,7 @@ std::vector<std::string> cifar_files(const DataConfig& d, const std::string& spl
   if (!fs::is_directory(d.dir))
     throw StitchError(fmt::format("data.dir '{}' is not a folder", d.dir));
   std::vector<std::string> files;
-  if (d.source == "cifar100") {
+  if (d.source == DataSource::kCifar100) {
     files.push_back(d.dir + (split == "train" ? "/train.bin" : "/test.bin"));
   } else if (split == "test") {
     files.push_back(d.dir + "/test_batch.bin");
@@ -123,10 +133,11 @@ Dataset data_load(const DataConfig& d, const std::string& split, int64_t max_row
   if (split != "train" && split != "test")
     throw StitchError(fmt::format("data split '{}' must be train or test", split));
   Dataset out;
-  if (d.source == "fashion_mnist") {
+  if (d.source == DataSource::kFashionMnist) {
     out = fashion_mnist_load(split, d.dir, max_rows);
-  } else if (d.source == "cifar10" || d.source == "cifar100") {
-    out = cifar_load(cifar_files(d, split), d.source == "cifar100", d.label == "coarse");
+  } else if (d.source == DataSource::kCifar10 || d.source == DataSource::kCifar100) {
+    out = cifar_load(cifar_files(d, split), d.source == DataSource::kCifar100,
+                     d.label == CifarLabel::kCoarse);
   } else {
     const std::string& f =
         d.file.empty() ? (split == "train" ? d.train_file : d.test_file) : d.file;
@@ -172,16 +183,16 @@ std::vector<int64_t> data_input_shape(const DataConfig& d) {
 }
 
 std::string data_describe(const DataConfig& d) {
-  if (d.source == "hdf5")
+  if (d.source == DataSource::kHdf5)
     return d.file.empty() ? fmt::format("hdf5 {} / {}", d.train_file, d.test_file)
                           : fmt::format("hdf5 {}", d.file);
-  return fmt::format("{} {}", d.source, d.dir);
+  return fmt::format("{} {}", enum_name(d.source), d.dir);
 }
 
 std::string data_identity(const DataConfig& d) {
-  if (d.source == "fashion_mnist" && d.mean.empty() && d.label_map.empty()) return "";
-  std::string id = fmt::format("{} label={} mean=[{}] std=[{}]", data_describe(d), d.label,
-                               fmt::join(d.mean, ","), fmt::join(d.std, ","));
+  if (d.source == DataSource::kFashionMnist && d.mean.empty() && d.label_map.empty()) return "";
+  std::string id = fmt::format("{} label={} mean=[{}] std=[{}]", data_describe(d),
+                               enum_name(d.label), fmt::join(d.mean, ","), fmt::join(d.std, ","));
   if (!d.label_map.empty()) id += fmt::format(" label_map=[{}]", fmt::join(d.label_map, ","));
   return id;
 }

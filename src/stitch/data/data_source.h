@@ -11,12 +11,23 @@
 
 namespace stitch {
 
+enum class DataSource { kFashionMnist, kCifar10, kCifar100, kHdf5 };  // data.source
+enum class CifarLabel { kFine, kCoarse };  // data.label: cifar100's 100 classes or 20 groups
+template <>
+struct EnumNames<DataSource> {
+  static const std::vector<std::string>& names();  // fashion_mnist, cifar10, cifar100, hdf5
+};
+template <>
+struct EnumNames<CifarLabel> {
+  static const std::vector<std::string>& names();  // fine, coarse
+};
+
 struct DataConfig {
-  std::string source = "fashion_mnist";  // fashion_mnist | cifar10 | cifar100 | hdf5
+  DataSource source = DataSource::kFashionMnist;
   std::string dir = kFashionMnistDir;    // folder of the IDX or CIFAR binary files
   std::string file;                      // hdf5: one file with groups train/ and test/, or
   std::string train_file, test_file;     // hdf5: one file per split (images, labels at the root)
-  std::string label = "fine";            // cifar100: fine (100 classes) | coarse (20)
+  CifarLabel label = CifarLabel::kFine;  // cifar100: 100 classes or 20 coarse groups
   std::vector<double> mean, std;         // per channel (or one for all), for models without
                                          // their own normalisation; empty = none
   std::vector<int64_t> input_shape;      // [C, H, W]; empty = from the data (checked if given)

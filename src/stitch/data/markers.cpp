@@ -14,19 +14,12 @@
 namespace stitch {
 
 const std::vector<std::string>& EnumNames<MarkerMode>::names() {
-  static const std::vector<std::string> n{"pixel", "pixel_loc", "rand"};
+  static const std::vector<std::string> n{"none", "pixel", "pixel_loc", "rand"};
   return n;
 }
-
-MarkerMode marker_mode_parse(const std::string& s) {
-  const auto& n = EnumNames<MarkerMode>::names();
-  for (size_t i = 0; i < n.size(); ++i)
-    if (n[i] == s) return static_cast<MarkerMode>(i);
-  throw StitchError(fmt::format("unknown marker mode '{}'; use pixel, pixel_loc or rand", s));
-}
-
-std::string marker_mode_name(MarkerMode m) {
-  return enum_name(m);
+const std::vector<std::string>& EnumNames<MarkerStyle>::names() {
+  static const std::vector<std::string> n{"pattern", "level"};
+  return n;
 }
 
 at::Tensor marker_patterns(int64_t num_classes) {
@@ -107,6 +100,7 @@ at::Tensor marker_patch(const at::Tensor& pattern, int64_t channels,
 
 at::Tensor markers_apply(const at::Tensor& images, const at::Tensor& marker_class, MarkerMode mode,
                          uint64_t seed, int64_t num_classes, bool level) {
+  if (mode == MarkerMode::kNone) return images.clone();
   const int64_t n = images.size(0), ch = images.size(1), h = images.size(2), w = images.size(3);
   if (h < kMarkerSize || w < kMarkerSize)
     throw StitchError(fmt::format("images of {}x{} are too small for {}x{} markers", h, w,

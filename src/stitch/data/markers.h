@@ -6,22 +6,9 @@
 
 #include <ATen/core/Tensor.h>
 
-#include "stitch/config/config_table.h"
+#include "stitch/data/marker_mode.h"
 
 namespace stitch {
-
-enum class MarkerMode {
-  kPixel,     // class pattern at a random location
-  kPixelLoc,  // class pattern at a class-specific fixed location
-  kRand,      // random pattern at a random location (control: carries no label information)
-};
-
-template <>
-struct EnumNames<MarkerMode> {
-  static const std::vector<std::string>& names();  // "pixel", "pixel_loc", "rand"
-};
-MarkerMode marker_mode_parse(const std::string& s);  // "pixel" | "pixel_loc" | "rand"
-std::string marker_mode_name(MarkerMode m);
 
 inline constexpr int64_t kMarkerSize = 4;
 
@@ -34,9 +21,9 @@ at::Tensor marker_patterns(int64_t num_classes = 10);
 at::Tensor marker_locations(int64_t num_classes = 10, int64_t height = 28, int64_t width = 28);
 
 // Returns a copy of images [N,C,H,W] with the marker of class marker_class[n] pasted into
-// sample n (marker_class < 0: no marker). Locations and Rand patterns come from `seed`. On RGB
-// images a marker's bright cells take its class colour (hue k/K; Rand: a random hue), as in the
-// FuLA testbed; other channel counts get the grey pattern on every channel.
+// sample n (marker_class < 0 or mode kNone: no marker). Locations and Rand patterns come from
+// `seed`. On RGB images a marker's bright cells take its class colour (hue k/K; Rand: a random
+// hue), as in the FuLA testbed; other channel counts get the grey pattern on every channel.
 // `level`: on 1-channel images a marker is a solid 4x4 square at the class's grey level
 // (k + 1) / (K + 1) (Rand: a random level) instead of the binary pattern — the grey analogue of
 // the FuLA testbed's class colours, readable by a 1x1 stitch from one position's channels.

@@ -7,7 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "stitch/config/yaml_reader.h"
-#include "stitch/job/stitch_config.h"
+#include "stitch/job/settings.h"
 #include "stitch/objectives/losses.h"
 #include "stitch/util/error.h"
 
@@ -15,17 +15,17 @@ namespace stitch {
 using Json = nlohmann::json;
 
 namespace {
-bool never(const StitchConfig&) {
+bool never(const Settings&) {
   return false;
 }
-bool always(const StitchConfig&) {
+bool always(const Settings&) {
   return true;
 }
-bool fula_soft(const StitchConfig& c) {
+bool fula_soft(const Settings& c) {
   return c.fula_soft;
 }
 
-Affine fit_dm(const at::Tensor& x, const at::Tensor& y, const StitchConfig& c) {
+Affine fit_dm(const at::Tensor& x, const at::Tensor& y, const Settings& c) {
   if (x.size(0) < x.size(1) + 1)
     spdlog::warn("lstsq: {} rows for {} inputs (+bias) is underdetermined: {}", x.size(0),
                  x.size(1),
@@ -34,24 +34,24 @@ Affine fit_dm(const at::Tensor& x, const at::Tensor& y, const StitchConfig& c) {
                                "data.init_samples higher");
   return fit_lstsq(x, y, c.ridge);
 }
-Affine fit_orth(const at::Tensor& x, const at::Tensor& y, const StitchConfig& c) {
+Affine fit_orth(const at::Tensor& x, const at::Tensor& y, const Settings& c) {
   return procrustes_affine(
       fit_procrustes(x, y, c.procrustes_center, c.procrustes_scale, c.procrustes_kabsch));
 }
-Affine fit_latent(const at::Tensor& x, const at::Tensor& y, const StitchConfig&) {
+Affine fit_latent(const at::Tensor& x, const at::Tensor& y, const Settings&) {
   return fit_maiorca(x, y);
 }
 
-at::Tensor loss_hint(const StepTensors& s, const StitchConfig&) {
+at::Tensor loss_hint(const StepTensors& s, const Settings&) {
   return relative_distance(s.z, s.aj);
 }
-at::Tensor loss_task(const StepTensors& s, const StitchConfig&) {
+at::Tensor loss_task(const StepTensors& s, const Settings&) {
   return at::cross_entropy_loss(s.logits, s.labels);
 }
-at::Tensor loss_soft(const StepTensors& s, const StitchConfig&) {
+at::Tensor loss_soft(const StepTensors& s, const Settings&) {
   return soft_label_kl(s.end_logits, s.logits);
 }
-at::Tensor loss_fula(const StepTensors& s, const StitchConfig& c) {
+at::Tensor loss_fula(const StepTensors& s, const Settings& c) {
   std::vector<at::Tensor> st{s.z}, cl{s.aj};
   st.insert(st.end(), s.stitched_down.begin(), s.stitched_down.end());
   cl.insert(cl.end(), s.clean_down.begin(), s.clean_down.end());
@@ -131,17 +131,18 @@ std::vector<std::string> method_names() {
   return names;
 }
 
-const Method* init_method(const StitchConfig& c) {
+const Method* init_method(const Settings& c) {
   if (c.init == StitchInit::kLstsq) return &method_get("dm_closed");
   if (c.init == StitchInit::kProcrustes) return &method_get("procrustes");
   return nullptr;
 }
 
-std::vector<Affects> method_affects(const Method& m, const StitchConfig& c) {
-  std::vector<Affects> out{Affects::kEveryJob};
-  out.insert(out.end(), m.affects.begin(), m.affects.end());
+std::vector<Affects> method_affects(const Method& m, const Settings& c) {
+  std::vector<Affects> out{Affects::kEveryJob};  // loops: vector::insert here trips a GCC 12
+  for (Affects a : m.affects) out.push_back(a);  // -Warray-bounds false positive
   const Method* init = m.closed_form ? nullptr : init_method(c);
-  if (init) out.insert(out.end(), init->affects.begin(), init->affects.end());
+  if (init)
+    for (Affects a : init->affects) out.push_back(a);
   return out;
 }
 

@@ -13,7 +13,7 @@
 
 namespace stitch {
 
-struct StitchConfig;
+struct Settings;
 
 // One training batch as a method's loss sees it. z is the stitch output at the end point;
 // stitched_down / clean_down hold the end model's activations at the downstream points on the
@@ -29,11 +29,11 @@ struct Method {
   const char* summary;
   bool closed_form;       // fitted in closed form from paired rows, no training
   bool needs_downstream;  // trains against end-model activations after the end point
-  bool (*needs_logits)(const StitchConfig& c);  // the stitched logits are used by the loss
+  bool (*needs_logits)(const Settings& c);  // the stitched logits are used by the loss
   // Closed form: the affine map from front rows X [n, p] to end rows Y [n, q].
-  Affine (*fit)(const at::Tensor& x, const at::Tensor& y, const StitchConfig& c);
+  Affine (*fit)(const at::Tensor& x, const at::Tensor& y, const Settings& c);
   // Trained: the differentiable loss of one batch.
-  at::Tensor (*loss)(const StepTensors& s, const StitchConfig& c);
+  at::Tensor (*loss)(const StepTensors& s, const Settings& c);
   // The kinds of settings (beyond Affects::kEveryJob) that change this method's result.
   std::vector<Affects> affects;
 };
@@ -44,9 +44,9 @@ const Method& method_get(const std::string& name);
 std::vector<std::string> method_names();
 // The closed-form method a trained stitch starts from (train.init lstsq -> dm_closed, procrustes
 // -> procrustes); nullptr for rand and eye.
-const Method* init_method(const StitchConfig& c);
+const Method* init_method(const Settings& c);
 // Every kind of setting that changes the result of a job of method m: kEveryJob, the method's
 // own, and for trained methods those of the init fit. A job key holds exactly these settings.
-std::vector<Affects> method_affects(const Method& m, const StitchConfig& c);
+std::vector<Affects> method_affects(const Method& m, const Settings& c);
 
 }  // namespace stitch

@@ -17,10 +17,10 @@
 #include "stitch/metrics/evaluate.h"
 #include "stitch/model/staged_model.h"
 #include "stitch/objectives/losses.h"
+#include "stitch/objectives/schedule.h"
 #include "stitch/util/error.h"
 #include "stitch/util/fs.h"
 #include "stitch/util/progress.h"
-#include "stitch/util/schedule.h"
 
 namespace stitch {
 using Json = nlohmann::json;
@@ -54,7 +54,7 @@ at::Tensor tail_pass(StagedModel& end, const at::Tensor& Z, const std::string& j
 
 // Fits or initialises T; `rows` are the first c.init_samples fit rows (fetched once per group).
 void init_stitch(StitchLayer& T, const Method& m, int64_t seed, const RowBatch& rows,
-                 const StitchConfig& c) {
+                 const Settings& c) {
   const Method* fit = m.closed_form ? &m : init_method(c);
   if (fit) {
     T->set_affine(fit->fit(T->rows_in(rows.front), T->rows_out(rows.end), c));
@@ -126,7 +126,7 @@ struct TailLayout {
   bool any_logits = false, any_down = false;
 };
 
-TailLayout tail_layout(const std::vector<StitchTask>& tasks, const StitchConfig& c) {
+TailLayout tail_layout(const std::vector<StitchTask>& tasks, const Settings& c) {
   TailLayout l;
   l.pos.assign(tasks.size(), -1);
   for (size_t k = 0; k < tasks.size(); ++k) {
@@ -145,7 +145,7 @@ TailLayout tail_layout(const std::vector<StitchTask>& tasks, const StitchConfig&
 // tail tasks' outputs through the end model, the clean downstream activations (stored, or run
 // live with batch statistics), then each method's loss.
 std::vector<at::Tensor> step_losses(const std::vector<StitchTask>& tasks, StagedModel& end,
-                                    const JobInputs& in, const StitchConfig& c, const TailLayout& l,
+                                    const JobInputs& in, const Settings& c, const TailLayout& l,
                                     RowBatch& rb, const at::Tensor& idx) {
   const int64_t B = idx.size(0);
   const c10::Device dev = rb.front.device();
@@ -157,12 +157,12 @@ std::vector<at::Tensor> step_losses(const std::vector<StitchTask>& tasks, Staged
     std::vector<at::Tensor> stacked;
     for (size_t k : l.tail) stacked.push_back(zs[k]);
     const at::Tensor Z = stacked.size() == 1 ? stacked[0] : at::cat(stacked);
-    logits = tail_pass(end, Z, c.end_point, in.downstream, l.any_down ? &down_acts : nullptr,
-                       static_cast<int64_t>(l.logit_tasks) * B);
+    logits = tail_pass(end, Z, tasks[0].job->end_point, in.downstream,
+                       l.any_down ? &down_acts : nullptr, static_cast<int64_t>(l.logit_tasks) * B);
   }
   if (l.any_down && c.bn_mode == BnMode::kTrain) {
     torch::NoGradGuard ng;
-    tail_pass(end, rb.end, c.end_point, in.downstream, &clean, 0);
+    tail_pass(end, rb.end, tasks[0].job->end_point, in.downstream, &clean, 0);
   } else if (l.any_down) {
     clean = std::move(rb.down);
   }
@@ -195,7 +195,7 @@ struct LossTrack {
     window[k] = window[k].defined() ? window[k] + loss.detach() : loss.detach();
   }
   // Reads the window of n steps ending at batch b (global step `step`) back.
-  void read(const std::vector<StitchTask>& tasks, const StitchConfig& c, int64_t epoch, int64_t b,
+  void read(const std::vector<StitchTask>& tasks, const Settings& c, int64_t epoch, int64_t b,
             int64_t n, int64_t step) {
     for (size_t k = 0; k < window.size(); ++k) {
       const double lv = window[k].item<double>() / static_cast<double>(n);
@@ -204,7 +204,7 @@ struct LossTrack {
         throw StitchError(fmt::format(
             "{} seed {}: loss is {} at epoch {} steps {}..{}; lower train.lr (now {}) or "
             "check the models",
-            tasks[k].m->name, tasks[k].seed, lv, epoch + 1, b + 2 - n, b + 1, c.lr));
+            tasks[k].m->name, tasks[k].job->seed, lv, epoch + 1, b + 2 - n, b + 1, c.lr));
       sum[k] += lv * static_cast<double>(n);
       const double keep = std::pow(0.98, static_cast<double>(n));
       ema[k] = step + 1 == n ? lv : keep * ema[k] + (1 - keep) * lv;
@@ -221,7 +221,7 @@ struct LossTrack {
 // (AdamO-style: Adam's moments never see it).
 void stitches_step(const std::vector<StitchTask>& tasks,
                    std::vector<std::unique_ptr<torch::optim::Adam>>& opts, double lr,
-                   const StitchConfig& c) {
+                   const Settings& c) {
   for (size_t k = 0; k < tasks.size(); ++k) {
     opts[k]->step();
     if (c.iso_lambda <= 0 || c.rank != 0) continue;
@@ -241,7 +241,7 @@ Dataset train_rows(const JobInputs& in) {
 
 // Throws when the training rows do not fill one batch.
 void batches_check(const Batcher& batcher, const StitchTask& first, const JobInputs& in,
-                   const StitchConfig& c) {
+                   const Settings& c) {
   if (batcher.batches_per_epoch() == 0)
     throw StitchError(
         fmt::format("{}: {} training samples are less than one batch of {}; lower "
@@ -255,7 +255,7 @@ void batches_check(const Batcher& batcher, const StitchTask& first, const JobInp
 // summed losses (each stitch's gradient comes from its own rows only: BatchNorm is frozen when
 // there is more than one task) and one optimiser step per stitch. Returns each loss curve.
 std::vector<Json> train_stitches(const std::vector<StitchTask>& tasks, StagedModel& end,
-                                 const JobInputs& in, const StitchConfig& c) {
+                                 const JobInputs& in, const Settings& c) {
   const size_t K = tasks.size();
   const c10::Device dev = (*tasks[0].T)->weight().device();
   const bool live_clean = c.bn_mode == BnMode::kTrain;  // batch statistics: clean pass run per step
@@ -267,7 +267,7 @@ std::vector<Json> train_stitches(const std::vector<StitchTask>& tasks, StagedMod
         (*t.T)->parameters(), torch::optim::AdamOptions(c.lr).weight_decay(c.weight_decay)));
   const TailLayout layout = tail_layout(tasks, c);
   const Dataset rows = train_rows(in);  // batch order follows the first task's seed
-  Batcher batcher(rows, c.batch_size, static_cast<uint64_t>(tasks[0].seed), true, true);
+  Batcher batcher(rows, c.batch_size, static_cast<uint64_t>(tasks[0].job->seed), true, true);
   batches_check(batcher, tasks[0], in, c);
   const int64_t nb = batcher.batches_per_epoch(), total = nb * c.epochs;
   Progress progress(
@@ -380,7 +380,7 @@ void classification_fill(const at::Tensor& lg, const at::Tensor& end_lg, const a
 // once, and each stitch gets its logits and per-layer relative distances and R^2 against the
 // clean end activations.
 std::vector<Evaluation> evaluate(const std::vector<StitchTask>& tasks, StagedModel& end,
-                                 const JobInputs& in, const StitchConfig& c) {
+                                 const JobInputs& in, const Settings& c) {
   torch::NoGradGuard g;
   const size_t K = tasks.size();
   for (const auto& t : tasks) (*t.T)->eval();
@@ -398,7 +398,8 @@ std::vector<Evaluation> evaluate(const std::vector<StitchTask>& tasks, StagedMod
     for (const auto& task : tasks) zs.push_back((*task.T)->forward(rb.front));
     const at::Tensor Z = K == 1 ? zs[0] : at::cat(zs);
     std::vector<at::Tensor> st{Z}, cl{rb.end};
-    const at::Tensor lg = tail_pass(end, Z, c.end_point, in.downstream, &st, Z.size(0)).cpu();
+    const at::Tensor lg =
+        tail_pass(end, Z, tasks[0].job->end_point, in.downstream, &st, Z.size(0)).cpu();
     cl.insert(cl.end(), rb.down.begin(), rb.down.end());
     sums.add(cl, st, n);
     for (size_t k = 0; k < K; ++k) logits[k].push_back(lg.narrow(0, k * n, n));
@@ -423,7 +424,7 @@ std::map<std::string, at::Tensor> g_end_pgd;  // key -> predictions, see end_pgd
 // an adversarial study's PGD time was this repeat). Not cached when BatchNorm statistics were
 // trained (bn_mode train: each job has its own copy of the end model) or the model is unnamed.
 at::Tensor end_pgd_predictions(const ForwardFn& end_fn, const Dataset& sub, const PgdOptions& opt,
-                               c10::Device dev, const std::string& end_key, const StitchConfig& c) {
+                               c10::Device dev, const std::string& end_key, const Settings& c) {
   if (end_key.empty() || c.bn_mode != BnMode::kEval)
     return robust_predictions(end_fn, sub, opt, dev);
   std::lock_guard<std::mutex> lock(g_end_pgd_mu);
@@ -440,12 +441,13 @@ at::Tensor end_pgd_predictions(const ForwardFn& end_fn, const Dataset& sub, cons
 
 // Evaluations that need the stitched model on new images (front recomputed): robust accuracy
 // under PGD and excess agreement with shortcut markers (docs/methods.md §1.6b).
-void evaluate_inputs(StitchLayer& T, StagedModel& front, StagedModel& end, const Dataset& test,
-                     const std::string& end_key, const StitchConfig& c, Evaluation& ev) {
+void evaluate_inputs(const JobSpec& job, StitchLayer& T, StagedModel& front, StagedModel& end,
+                     const Dataset& test, const std::string& end_key, const Settings& c,
+                     Evaluation& ev) {
   const c10::Device dev = T->weight().device();
   ForwardFn stitched = [&](const at::Tensor& x) {
-    return end.forward_range(T->forward(front.forward_range(x, kInput, c.front_point)), c.end_point,
-                             kOutput);
+    return end.forward_range(T->forward(front.forward_range(x, kInput, job.front_point)),
+                             job.end_point, kOutput);
   };
   ForwardFn end_fn = [&](const at::Tensor& x) { return end.forward(x); };
   Outcomes& o = ev.outcomes;
@@ -456,15 +458,14 @@ void evaluate_inputs(StitchLayer& T, StagedModel& front, StagedModel& end, const
     o.pgd_stitched_pred = robust_predictions(stitched, sub, opt, dev);
     o.pgd_end_pred = end_pgd_predictions(end_fn, sub, opt, dev, end_key, c);
   }
-  if (c.markers != "none") {
+  if (c.markers != MarkerMode::kNone) {
     torch::NoGradGuard g;
-    const MarkerMode mode = marker_mode_parse(c.markers);
     // Predictions of the stitched and the end model on the test images carrying markers of
     // `marker_class`.
     auto predictions_with = [&](const at::Tensor& marker_class, at::Tensor& h, at::Tensor& e) {
       std::vector<at::Tensor> hs, gs;
-      at::Tensor imgs = markers_apply(test.images, marker_class, mode, 4242, end.num_classes(),
-                                      c.marker_style == "level");
+      at::Tensor imgs = markers_apply(test.images, marker_class, c.markers, 4242, end.num_classes(),
+                                      c.marker_style == MarkerStyle::kLevel);
       for (int64_t s = 0; s < test.size(); s += kEvalBatch) {
         at::Tensor x = imgs.narrow(0, s, std::min(kEvalBatch, test.size() - s)).to(dev);
         hs.push_back(stitched(x).argmax(1).cpu());
@@ -505,37 +506,14 @@ int64_t end_pgd_evaluations() {
   return static_cast<int64_t>(g_end_pgd.size());
 }
 
-std::vector<std::string> downstream_points(const StagedModel& end, const std::string& end_point,
-                                           const StitchConfig& c) {
-  std::vector<std::string> cand = c.fula_points;
-  if (cand.empty()) cand = end.meta().stitch_points;
-  if (cand.empty())
-    for (const auto& p : end.points())
-      if (p.depth == 1) cand.push_back(p.name);
-  const size_t j = end.position(end_point);
-  std::vector<std::pair<size_t, std::string>> after;
-  for (const auto& p : cand) {
-    const size_t pos = end.position(p);
-    if (pos > j &&
-        std::none_of(after.begin(), after.end(), [&](const auto& a) { return a.first == pos; }))
-      after.push_back({pos, p});
-  }
-  std::sort(after.begin(), after.end());
-  std::vector<std::string> out;
-  for (const auto& a : after)
-    if (c.fula_cutoff < 0 || static_cast<int64_t>(out.size()) < c.fula_cutoff)
-      out.push_back(a.second);
-  return out;
-}
-
 std::vector<JobOutcome> stitch_jobs_run(const std::vector<StitchTask>& tasks, StagedModel& front,
-                                        StagedModel& end, const JobInputs& in,
-                                        const StitchConfig& c) {
+                                        StagedModel& end, const JobInputs& in, const Settings& c) {
   std::vector<JobOutcome> out(tasks.size());
-  torch::manual_seed(static_cast<uint64_t>(tasks.at(0).seed));
+  torch::manual_seed(static_cast<uint64_t>(tasks.at(0).job->seed));
   const bool trained = !tasks[0].m->closed_form;
   for (const auto& t : tasks)
-    if (t.m->closed_form == trained || (tasks.size() > 1 && (!trained || t.seed != tasks[0].seed)))
+    if (t.m->closed_form == trained ||
+        (tasks.size() > 1 && (!trained || t.job->seed != tasks[0].job->seed)))
       throw StitchError("stitch_jobs_run: more than one task must be trained jobs of one seed");
   // The fit rows (first init_samples), fetched once for every task that fits or inits from them.
   const auto t0 = std::chrono::steady_clock::now();
@@ -546,7 +524,7 @@ std::vector<JobOutcome> stitch_jobs_run(const std::vector<StitchTask>& tasks, St
   const double fetch_s = seconds_since(t0);
   for (size_t i = 0; i < tasks.size(); ++i) {
     const auto t1 = std::chrono::steady_clock::now();
-    init_stitch(*tasks[i].T, *tasks[i].m, tasks[i].seed, init_rows, c);
+    init_stitch(*tasks[i].T, *tasks[i].m, tasks[i].job->seed, init_rows, c);
     out[i].fit_seconds = seconds_since(t1) + (i == 0 ? fetch_s : 0);
   }
   if (trained) {
@@ -562,7 +540,8 @@ std::vector<JobOutcome> stitch_jobs_run(const std::vector<StitchTask>& tasks, St
   for (size_t i = 0; i < tasks.size(); ++i) {
     out[i].eval = evals[i];
     if (in.test_images)
-      evaluate_inputs(*tasks[i].T, front, end, *in.test_images, in.end_key, c, out[i].eval);
+      evaluate_inputs(*tasks[i].job, *tasks[i].T, front, end, *in.test_images, in.end_key, c,
+                      out[i].eval);
     for (double v : {out[i].eval.stitched_acc, out[i].eval.fula_test})
       if (!std::isfinite(v))
         throw StitchError(

@@ -16,7 +16,7 @@
 #include "stitch/job/methods.h"
 #include "stitch/job/outcomes.h"
 #include "stitch/job/row_source.h"
-#include "stitch/job/stitch_config.h"
+#include "stitch/job/settings.h"
 #include "stitch/metrics/classification.h"
 #include "stitch/stitchers/stitch_layer.h"
 
@@ -56,26 +56,20 @@ struct JobOutcome {
 // job with the same end model, test images and attack).
 int64_t end_pgd_evaluations();
 
-// End-model points after `end_point` that FuLA and the per-layer diagnostics use: c.fula_points
-// or the model's recommended points (top-level points when it recommends none), cut by
-// c.fula_cutoff, in forward order.
-std::vector<std::string> downstream_points(const StagedModel& end, const std::string& end_point,
-                                           const StitchConfig& c);
-
 // One stitch of a group trained together (stitch_jobs_run).
 struct StitchTask {
+  const JobSpec* job;  // its method and seed (the models and points are the caller's)
+  const Method* m;     // method_get(job->method)
   StitchLayer* T;
-  const Method* m;
-  int64_t seed;
   std::string label;  // prefixes progress lines
 };
 
-// Fits or trains the stitches of `tasks` and evaluates each. More than one task: all trained,
-// one seed, bn_mode eval; they are trained in lockstep (one fetch of the frozen rows and one
-// stacked pass through the end model per step), which gives each the same result as training
-// it alone, up to float summation order. Their train_seconds are the group's time split evenly.
+// Fits or trains the stitches of `tasks` under the shared settings `c` and evaluates each. More
+// than one task: all trained, one seed, bn_mode eval; they are trained in lockstep (one fetch of
+// the frozen rows and one stacked pass through the end model per step), which gives each the same
+// result as training it alone, up to float summation order. Their train_seconds are the group's
+// time split evenly.
 std::vector<JobOutcome> stitch_jobs_run(const std::vector<StitchTask>& tasks, StagedModel& front,
-                                        StagedModel& end, const JobInputs& in,
-                                        const StitchConfig& c);
+                                        StagedModel& end, const JobInputs& in, const Settings& c);
 
 }  // namespace stitch

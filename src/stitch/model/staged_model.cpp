@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "stitch/model/graph_cut.h"
+#include "stitch/model/model_facts.h"
 #include "stitch/util/error.h"
 #include "stitch/util/fs.h"
 
@@ -118,30 +119,10 @@ struct StagedModel::Impl {
   }
   std::map<std::pair<int, int>, std::unique_ptr<torch::jit::GraphFunction>> segments;
 
-  int find(const std::string& name) const {
-    for (size_t i = 0; i < points.size(); ++i)
-      if (points[i].name == name) return static_cast<int>(i);
-    return -1;
-  }
-
-  std::string valid_names() const {
-    std::vector<std::string> names;
-    for (const auto& p : points)
-      if (p.cuttable) names.push_back(p.name);
-    return fmt::format("{}", fmt::join(names, ", "));
-  }
-
   int resolve(const std::string& name, bool is_from) const {
     if (is_from && name == kInput) return kFromInput;
     if (!is_from && name == kOutput) return kToOutput;
-    const int i = find(name);
-    if (i < 0)
-      throw StitchError(fmt::format("unknown stitch point '{}' in {}; valid points: {}", name, path,
-                                    valid_names()));
-    if (!points[i].cuttable)
-      throw StitchError(fmt::format("stitch point '{}' in {} is not cuttable: {}; valid points: {}",
-                                    name, path, points[i].reason, valid_names()));
-    return i;
+    return static_cast<int>(boundary_index(points, path, name));
   }
 
   size_t end_of(int i) const {

@@ -15,6 +15,11 @@ const std::vector<std::string>& EnumNames<SimilarityPairs>::names() {
   return n;
 }
 
+const std::vector<std::string>& EnumNames<SimilarityLayout>::names() {
+  static const std::vector<std::string> n{"flatten", "pool", "positions"};
+  return n;
+}
+
 void similarity_config_check(const SimilarityConfig& c) {
   if (c.model_a.empty() || c.model_b.empty())
     throw StitchError("similarity: give two models or activation files (model_a, model_b)");
@@ -38,9 +43,6 @@ void similarity_config_check(const SimilarityConfig& c) {
     throw StitchError(
         fmt::format("similarity: pairs=zip needs as many points for A as for B, got {} and {}",
                     c.points_a.size(), c.points_b.size()));
-  if (c.layout != "flatten" && c.layout != "pool" && c.layout != "positions")
-    throw StitchError(
-        fmt::format("similarity: layout must be flatten, pool or positions, got '{}'", c.layout));
   if (c.batch < 4) throw StitchError("similarity: batch must be >= 4 (unbiased HSIC)");
   if (c.samples < 8) throw StitchError("similarity: samples must be >= 8");
   if (c.k < 1) throw StitchError("similarity: k must be >= 1");
@@ -63,7 +65,6 @@ const ConfigTable<SimilarityConfig>& similarity_config_table() {
     t.add("pairs", &C::pairs, "every A point x every B point, or i-th with i-th").flag("--pairs");
     t.add("layout", &C::layout,
           "rows of conv maps / tokens: per input, mean over positions, or one per position")
-        .choices({"flatten", "pool", "positions"})
         .flag("--layout");
     t.add("samples", &C::samples, "first N test images (held-out split)")
         .range(8, 1e9)

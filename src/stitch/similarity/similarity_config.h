@@ -22,6 +22,13 @@ struct EnumNames<SimilarityPairs> {
   static const std::vector<std::string>& names();
 };
 
+// layout: how a [C, H, W] map or [T, d] token activation becomes rows (activation_rows).
+enum class SimilarityLayout { kFlatten, kPool, kPositions };
+template <>
+struct EnumNames<SimilarityLayout> {
+  static const std::vector<std::string>& names();  // flatten, pool, positions
+};
+
 struct SimilarityConfig {
   std::string name = "similarity", out_dir = "runs";
   // TorchScript models or activation files written by `stitch activations` (HDF5).
@@ -33,7 +40,7 @@ struct SimilarityConfig {
   // How a [C, H, W] map or [T, d] token activation becomes rows: flatten (one row per input,
   // all features), pool (mean over positions/tokens: [n, C]), positions (one row per spatial
   // position or token: [n*H*W, C], the rows a 1x1 / per-token stitch layer maps).
-  std::string layout = "flatten";
+  SimilarityLayout layout = SimilarityLayout::kFlatten;
   DataConfig data;
   int64_t samples = 2000;  // the first n test images (the held-out split)
   int64_t batch = 500;     // forward batch, and the minibatch-CKA batch (in inputs)

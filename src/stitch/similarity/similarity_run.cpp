@@ -91,7 +91,7 @@ void require_same_rows(const Representation& x, const Representation& y, int64_t
   throw StitchError(fmt::format(
       "layout {}: A at {} gives {} rows per input but B at {} gives {}; pair points of the same "
       "spatial size / token count, or use --layout pool or flatten",
-      c.layout, c.points_a[i], x.n() / inputs, c.points_b[j], y.n() / inputs));
+      enum_name(c.layout), c.points_a[i], x.n() / inputs, c.points_b[j], y.n() / inputs));
 }
 
 // Minibatch CKA of the pairs `todo`, streamed: each whole batch of c.batch inputs is run (or
@@ -213,9 +213,10 @@ void results_write_unique(const std::string& dir) {
 }
 }  // namespace
 
-at::Tensor activation_rows(const at::Tensor& act, const std::string& layout) {
-  if (act.dim() <= 2 || layout == "flatten") return act.flatten(1);
-  if (layout == "pool") return act.dim() == 3 ? act.mean(1) : act.flatten(2).mean(2);
+at::Tensor activation_rows(const at::Tensor& act, SimilarityLayout layout) {
+  if (act.dim() <= 2 || layout == SimilarityLayout::kFlatten) return act.flatten(1);
+  if (layout == SimilarityLayout::kPool)
+    return act.dim() == 3 ? act.mean(1) : act.flatten(2).mean(2);
   // positions: tokens [N, T, d] -> [N*T, d]; maps [N, C, H, W] -> [N*H*W, C]
   if (act.dim() == 3) return act.reshape({-1, act.size(2)});
   return act.flatten(2).transpose(1, 2).reshape({-1, act.size(1)});
@@ -289,7 +290,7 @@ nlohmann::json row_base(const SimilarityConfig& c, const SimilarityJob& j, size_
                         {"end_point", c.points_b[k]},
                         {"split", j.a.split},
                         {"samples", j.n},
-                        {"layout", c.layout},
+                        {"layout", enum_name(c.layout)},
                         {"k", c.k},
                         {"batch", c.batch},
                         {"svcca_variance", c.svcca_variance},

@@ -21,6 +21,6 @@ std::vector<nlohmann::json> similarity_run(const SimilarityConfig& c);
 // Activations [N, ...] as rows for `layout` (see SimilarityConfig::layout): [N, C, H, W] ->
 // flatten [N, C*H*W], pool [N, C], positions [N*H*W, C]; tokens [N, T, d] -> [N, T*d], [N, d],
 // [N*T, d]; [N, d] unchanged.
-at::Tensor activation_rows(const at::Tensor& act, const std::string& layout);
+at::Tensor activation_rows(const at::Tensor& act, SimilarityLayout layout);
 
 }  // namespace stitch

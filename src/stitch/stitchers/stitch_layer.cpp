@@ -42,18 +42,24 @@ std::string stitch_kind_name(StitchKind k) {
   return "?";
 }
 
+std::pair<int64_t, int64_t> stitch_widths(const StitchSpec& spec) {
+  const StitchKind kind = stitch_kind(spec.in_shape, spec.out_shape);
+  int64_t c_in = 1;
+  if (kind == StitchKind::kFlatten) {
+    for (int64_t d : spec.in_shape) c_in *= d;
+  } else {
+    c_in = kind == StitchKind::kConv ? spec.in_shape[0] : spec.in_shape.back();
+  }
+  const int64_t c_out = kind == StitchKind::kConv ? spec.out_shape[0] : spec.out_shape.back();
+  if (spec.rank < 0 || spec.rank > std::min(c_in, c_out))
+    throw StitchError(fmt::format("stitch rank {} must be between 1 and min(C_in, C_out) = {}",
+                                  spec.rank, std::min(c_in, c_out)));
+  return {c_in, c_out};
+}
+
 StitchLayerImpl::StitchLayerImpl(const StitchSpec& spec)
     : spec_(spec), kind_(stitch_kind(spec.in_shape, spec.out_shape)) {
-  if (kind_ == StitchKind::kFlatten) {
-    c_in_ = 1;
-    for (int64_t d : spec.in_shape) c_in_ *= d;
-  } else {
-    c_in_ = kind_ == StitchKind::kConv ? spec.in_shape[0] : spec.in_shape.back();
-  }
-  c_out_ = kind_ == StitchKind::kConv ? spec.out_shape[0] : spec.out_shape.back();
-  if (spec.rank < 0 || spec.rank > std::min(c_in_, c_out_))
-    throw StitchError(fmt::format("stitch rank {} must be between 1 and min(C_in, C_out) = {}",
-                                  spec.rank, std::min(c_in_, c_out_)));
+  std::tie(c_in_, c_out_) = stitch_widths(spec);
   if (spec.rank > 0) {
     u_ = register_parameter("u", torch::zeros({c_out_, spec.rank}));
     v_ = register_parameter("v", torch::zeros({spec.rank, c_in_}));

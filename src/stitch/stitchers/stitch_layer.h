@@ -6,6 +6,7 @@
 //   conv/tokens      -> vector        flatten, then linear
 // Optional BatchNorm before/after (over channels), optional low rank W = U V.
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <torch/nn/module.h>
@@ -27,6 +28,9 @@ struct StitchSpec {
 // Which rule joins the two shapes; throws StitchError listing the supported pairs otherwise.
 StitchKind stitch_kind(const std::vector<int64_t>& in, const std::vector<int64_t>& out);
 std::string stitch_kind_name(StitchKind k);
+// The affine map's widths {C_in, C_out} for `spec`; throws StitchError when the shapes cannot be
+// joined (as stitch_kind) or the rank is out of range. Pure: builds no module.
+std::pair<int64_t, int64_t> stitch_widths(const StitchSpec& spec);
 
 class StitchLayerImpl : public torch::nn::Module {
  public:

@@ -38,7 +38,7 @@ std::string fit_split(const Method& m) {
 
 StoreNeeds store_needs(const Plan& plan, const std::vector<size_t>& jobs, const LiveSplits& live) {
   StoreNeeds needs;
-  const StitchConfig& c = plan.config.job;
+  const Settings& c = plan.config.job;
   for (size_t ji : jobs) {
     const Job& j = plan.jobs[ji];
     const Method& m = method_get(j.method);
@@ -63,7 +63,7 @@ StoreNeeds store_needs(const Plan& plan, const std::vector<size_t>& jobs, const 
 }
 
 std::vector<std::vector<size_t>> lockstep_units(const Plan& plan, const std::vector<size_t>& jobs) {
-  const StitchConfig& c = plan.config.job;
+  const Settings& c = plan.config.job;
   std::vector<std::vector<size_t>> units;
   std::map<std::string, size_t> open;  // lockstep key -> its unit
   for (size_t ji : jobs) {
@@ -117,7 +117,7 @@ std::map<size_t, int> model_readers(
 
 LiveSplits live_splits(const Plan& plan, const std::vector<std::vector<size_t>>& units,
                        const ShardData& data) {
-  const StitchConfig& c = plan.config.job;
+  const Settings& c = plan.config.job;
   const StoreStream mode = plan.config.store_stream;
   LiveSplits out;
   if (mode == StoreStream::kNever) return out;
@@ -146,7 +146,7 @@ LiveSplits live_splits(const Plan& plan, const std::vector<std::vector<size_t>>&
 
 ShardData::ShardData(const Plan& plan)
     : store(plan.config.store_dir), dtype(plan.config.store_dtype) {
-  const StitchConfig& c = plan.config.job;
+  const Settings& c = plan.config.job;
   train = data_load(c.data, "train", c.train_samples);
   init = dataset_first(train, c.init_samples);
   data_id = data_identity(c.data);
@@ -154,17 +154,19 @@ ShardData::ShardData(const Plan& plan)
   test = data_load(c.data, "test", c.test_samples);
   for (const auto& m : plan.models)
     data_check_classes(c.data, {&train, &test}, m.path, m.model.num_classes());
-  if (c.train_markers != "none") {  // the shortcut testbed: marked stitch-training images
+  if (c.train_markers !=
+      MarkerMode::kNone) {  // the shortcut testbed: marked stitch-training images
     int64_t classes =
         std::max(train.labels.max().item<int64_t>(), test.labels.max().item<int64_t>()) + 1;
     for (const auto& m : plan.models) classes = std::max(classes, m.model.num_classes());
     train.images = markers_apply(
         train.images, marker_classes(train.labels, c.train_marker_prob, kTrainMarkerSeed),
-        marker_mode_parse(c.train_markers), kTrainMarkerSeed + 1, classes,
-        c.marker_style == "level");
+        c.train_markers, kTrainMarkerSeed + 1, classes, c.marker_style == MarkerStyle::kLevel);
     init = dataset_first(train, c.init_samples);
-    train_data_id += fmt::format(" train_markers={} p={}", c.train_markers, c.train_marker_prob);
-    if (c.marker_style != "pattern") train_data_id += " style=" + c.marker_style;
+    train_data_id +=
+        fmt::format(" train_markers={} p={}", enum_name(c.train_markers), c.train_marker_prob);
+    if (c.marker_style != MarkerStyle::kPattern)
+      train_data_id += " style=" + enum_name(c.marker_style);
   }
 }
 
@@ -244,7 +246,7 @@ void ReaderCache::clear() {
 
 JobInputs job_inputs(Plan& plan, const std::vector<size_t>& unit, ShardData& data,
                      ReaderCache& cache, bool live_train, bool live_test) {
-  const StitchConfig& c = plan.config.job;
+  const Settings& c = plan.config.job;
   const Job& job = plan.jobs.at(unit.at(0));
   const Method& m = method_get(job.method);
   bool logits = false, down = false;  // what any job of the unit trains on
@@ -279,7 +281,7 @@ JobInputs job_inputs(Plan& plan, const std::vector<size_t>& unit, ShardData& dat
     r.labels = data.data(split).labels;
     (test ? in.test : in.train) = std::make_shared<StoredRows>(r);
   }
-  if (c.robust_samples > 0 || c.markers != "none") in.test_images = &data.test;
+  if (c.robust_samples > 0 || c.markers != MarkerMode::kNone) in.test_images = &data.test;
   in.end_key = plan.models[job.end].sha256;
   return in;
 }

@@ -77,7 +77,7 @@ at::Tensor random_batch(const Plan& plan, int64_t b, c10::Device dev) {
 // weights, so each (method, front shape, end shape) is measured once however many model pairs
 // share it (dm_closed and procrustes on one cell are two measurements: an SVD is not a solve).
 double fit_peak(Plan& plan, const std::vector<std::vector<size_t>>& units) {
-  const StitchConfig& c = plan.config.job;
+  const Settings& c = plan.config.job;
   std::set<std::tuple<std::string, std::vector<int64_t>, std::vector<int64_t>>> seen;
   double peak = 0;
   for (const auto& unit : units)
@@ -120,7 +120,7 @@ MemoryEstimate plan_memory(Plan& plan, const std::vector<std::vector<size_t>>& u
                            double store_ram) {
   MemoryEstimate m;
   m.store = store_ram;
-  const StitchConfig& c = plan.config.job;
+  const Settings& c = plan.config.job;
   double image = 4;  // bytes of one float image
   for (int64_t d : plan.input_shape) image *= static_cast<double>(d);
   m.data = image * static_cast<double>(c.train_samples + c.test_samples);

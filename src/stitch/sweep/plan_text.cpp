@@ -157,8 +157,9 @@ double group_store_bytes(const Plan& plan, const ShardData& data, const LiveSpli
 // backward per step; the end model's own PGD once per end model) and the two marker passes.
 double extra_eval_seconds(Plan& plan, const std::vector<size_t>& todo, ForwardTimes& t,
                           double test_batches) {
-  const StitchConfig& c = plan.config.job;
-  if (c.robust_samples <= 0 && c.markers == "none") return 0;  // times no tails for nothing
+  const Settings& c = plan.config.job;
+  if (c.robust_samples <= 0 && c.markers == MarkerMode::kNone)
+    return 0;  // times no tails for nothing
   const double pgd =
       static_cast<double>(c.robust_samples) / 128.0 * static_cast<double>(c.robust_steps + 1) * 3.0;
   std::set<size_t> ends;
@@ -170,7 +171,7 @@ double extra_eval_seconds(Plan& plan, const std::vector<size_t>& todo, ForwardTi
       s += pgd * stitched;
       if (ends.insert(j.end).second) s += pgd * t.whole.at(j.end);
     }
-    if (c.markers != "none") s += 2.0 * (stitched + t.whole.at(j.end)) * test_batches;
+    if (c.markers != MarkerMode::kNone) s += 2.0 * (stitched + t.whole.at(j.end)) * test_batches;
   }
   return s;
 }
@@ -181,7 +182,7 @@ double extra_eval_seconds(Plan& plan, const std::vector<size_t>& todo, ForwardTi
 double jobs_seconds(Plan& plan, const std::vector<std::vector<size_t>>& units,
                     const LiveSplits& live, const ShardData& data, ForwardTimes& t,
                     const JobCounts& counts) {
-  const StitchConfig& c = plan.config.job;
+  const Settings& c = plan.config.job;
   const double batches = static_cast<double>(c.batch_size) / 128.0 *
                          static_cast<double>(c.epochs * (data.train.size() / c.batch_size));
   const double test_batches = static_cast<double>(data.test.size()) / 128.0;
@@ -243,7 +244,7 @@ std::string shards_text(Plan& plan, int64_t shards) {
 }  // namespace
 
 std::string sweep_plan_text(Plan& plan, int64_t shards) {
-  const StitchConfig& c = plan.config.job;
+  const Settings& c = plan.config.job;
   const JobCounts counts = jobs_count(plan);
   std::string out = fmt::format(
       "sweep {}: {} jobs ({} model pairs, {} groups of one pair and end point)\n"

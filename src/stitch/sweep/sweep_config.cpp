@@ -26,7 +26,7 @@ const ConfigTable<SweepConfig>& sweep_config_table() {
   using C = SweepConfig;
   static const ConfigTable<C> t = [] {
     ConfigTable<C> t;
-    t.include(stitch_settings_table(), &C::job);
+    t.include(settings_table(), &C::job);
     t.extra("models");
     t.add("front", &C::front, "front model of a one-pair sweep")
         .flag("--front")
@@ -135,7 +135,7 @@ SweepConfig sweep_config_parse(const YAML::Node& node) {
              "front_points");
   point_fold(c.end_point, c.end_points, c.end_points != defaults.end_points, "end_point",
              "end_points");
-  stitch_settings_check(c.job);
+  settings_check(c.job);
   for (const auto* pts : {&c.front_points, &c.end_points})
     if (pts->empty()) throw StitchError("front_points and end_points must not be empty");
   if (c.store_dir.empty()) c.store_dir = c.job.out_dir + "/store";

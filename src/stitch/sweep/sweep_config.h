@@ -22,7 +22,7 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "stitch/job/stitch_config.h"
+#include "stitch/job/settings.h"
 
 namespace stitch {
 
@@ -48,7 +48,7 @@ struct ModelPair {
 };
 
 struct SweepConfig {
-  StitchConfig job;  // settings every job shares; its front/end/points are filled per job
+  Settings job;  // settings every job shares; its front/end/points are filled per job
   std::vector<ModelPair> models;
   std::vector<std::string> front_points{"recommended"}, end_points{"recommended"};
   PointPairs pairs = PointPairs::kGrid;

@@ -41,24 +41,13 @@ std::string job_label(const Plan& p, const Job& j) {
                      j.front_point, p.models[j.end].label, j.end_point);
 }
 
-// The resolved settings of one job, as a `stitch run` config that reproduces it.
-StitchConfig job_config(const Plan& p, const Job& j) {
-  StitchConfig one = p.config.job;
-  one.front = p.models[j.front].path;
-  one.end = p.models[j.end].path;
-  one.front_point = j.front_point;
-  one.end_point = j.end_point;
-  one.methods = {j.method};
-  one.seeds = {j.seed};
-  return one;
-}
-
 // Writes a finished job's folder and results line; returns its summary row.
-Json job_write(Plan& p, const Job& j, const StitchConfig& one, StitchLayer& T, const JobInputs& in,
-               const JobOutcome& out, size_t lockstep) {
-  const c10::Device dev = device_parse(one.device);
+Json job_write(Plan& p, const Job& j, StitchLayer& T, const JobInputs& in, const JobOutcome& out,
+               size_t lockstep) {
+  const Settings& c = p.config.job;
+  const c10::Device dev = device_parse(c.device);
   PlannedModel &F = p.models[j.front], &E = p.models[j.end];
-  Json row = {{"name", one.name},
+  Json row = {{"name", c.name},
               {"method", j.method},
               {"seed", j.seed},
               {"front", F.path},
@@ -80,10 +69,10 @@ Json job_write(Plan& p, const Job& j, const StitchConfig& one, StitchLayer& T, c
   row["test_rows"] = in.test->live() ? "live" : "store";
   row["lockstep_jobs"] = lockstep;
   row.update(provenance(dev.str()));
-  row["tf32"] = one.tf32 && dev.is_cuda();  // whether TF32 could be used
+  row["tf32"] = c.tf32 && dev.is_cuda();  // whether TF32 could be used
   row["front_sha256"] = F.sha256;
   row["end_sha256"] = E.sha256;
-  const std::string config = YAML::Dump(stitch_config_dump(one));
+  const std::string config = YAML::Dump(job_config_dump(j, c));
   Json result = {{"summary", row},
                  {"key_settings", j.key_settings},
                  {"layers", Json::array()},
@@ -100,7 +89,7 @@ Json job_write(Plan& p, const Job& j, const StitchConfig& one, StitchLayer& T, c
   if (ec) throw StitchError(fmt::format("cannot create '{}': {}", j.dir, ec.message()));
   file_remove_temps(j.dir);  // one process runs a job: leftovers are from a killed one
   file_write_text(j.dir + "/config.resolved.yaml", config + "\n");
-  T->to(torch::kCPU);  // evaluated already: saved on the CPU, so any machine can load it
+  T->to(torch::kCPU);        // evaluated already: saved on the CPU, so any machine can load it
   std::ostringstream bytes;  // serialised in memory: torch's file writer throws from its
   torch::save(T, bytes);     // destructor on a failed write, which ends the process
   file_write_text(j.dir + "/stitch.pt", bytes.str());
@@ -117,16 +106,16 @@ std::vector<Json> unit_run(Plan& p, const std::vector<size_t>& unit, ShardData& 
                            ReaderCache& cache, const LiveSplits& live,
                            const std::vector<std::string>& labels) {
   const Job& j0 = p.jobs[unit[0]];
-  const StitchConfig one = job_config(p, j0);
-  const c10::Device dev = device_parse(one.device);
+  const Settings& c = p.config.job;
+  const c10::Device dev = device_parse(c.device);
   const JobInputs in =
       job_inputs(p, unit, data, cache, live.train.count(unit[0]) > 0, live.test.count(unit[0]) > 0);
   PlannedModel &F = p.models[j0.front], &E = p.models[j0.end];
   // Frozen means frozen: bn_mode train updates BatchNorm statistics, so it gets its own copy.
   std::optional<StagedModel> copy;
-  if (one.bn_mode == BnMode::kTrain) {
+  if (c.bn_mode == BnMode::kTrain) {
     copy = StagedModel::load(E.path, dev);
-    copy->bind_data(p.input_shape, one.data.mean, one.data.std);
+    copy->bind_data(p.input_shape, c.data.mean, c.data.std);
     for (auto& t : copy->parameters()) t.requires_grad_(false);
   }
   StagedModel& end = copy ? *copy : E.model;
@@ -136,17 +125,15 @@ std::vector<Json> unit_run(Plan& p, const std::vector<size_t>& unit, ShardData& 
   for (size_t k = 0; k < unit.size(); ++k) {
     const Job& j = p.jobs[unit[k]];
     layers.emplace_back(StitchSpec{F.model.point(j.front_point).shape,
-                                   E.model.point(j.end_point).shape, one.bn_before, one.bn_after,
-                                   one.rank});
+                                   E.model.point(j.end_point).shape, c.bn_before, c.bn_after,
+                                   c.rank});
     layers.back()->to(dev);
-    tasks.push_back(StitchTask{&layers.back(), &method_get(j.method), j.seed, labels[k]});
+    tasks.push_back(StitchTask{&j, &method_get(j.method), &layers.back(), labels[k]});
   }
-  const std::vector<JobOutcome> outs = stitch_jobs_run(tasks, F.model, end, in, one);
+  const std::vector<JobOutcome> outs = stitch_jobs_run(tasks, F.model, end, in, c);
   std::vector<Json> rows;
-  for (size_t k = 0; k < unit.size(); ++k) {
-    const Job& j = p.jobs[unit[k]];
-    rows.push_back(job_write(p, j, job_config(p, j), layers[k], in, outs[k], unit.size()));
-  }
+  for (size_t k = 0; k < unit.size(); ++k)
+    rows.push_back(job_write(p, p.jobs[unit[k]], layers[k], in, outs[k], unit.size()));
   return rows;
 }
 // Claims the jobs of `unit` for this process (a lock on <job>/job.lock, held while `claims`

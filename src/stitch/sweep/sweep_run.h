@@ -14,7 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "stitch/job/stitch_config.h"
+#include "stitch/job/settings.h"
 #include "stitch/sweep/plan.h"
 
 namespace stitch {

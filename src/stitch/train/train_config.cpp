@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "stitch/util/error.h"
+
 namespace stitch {
 
 const std::vector<std::string>& EnumNames<Recipe>::names() {
@@ -32,8 +34,7 @@ void rows_training(ConfigTable<TrainConfig>& t) {
   t.add("lr", &C::lr, "learning rate").range(1e-12, 10.0);
   t.add("momentum", &C::momentum, "SGD momentum").range(0.0, 0.999999);
   t.add("weight_decay", &C::weight_decay, "weight decay").range(0.0, 1.0);
-  t.add("schedule", &C::schedule, "learning-rate schedule, per iteration")
-      .choices({"cosine", "step", "constant"});
+  t.add("schedule", &C::schedule, "learning-rate schedule, per iteration");
   t.add("train_samples", &C::train_samples, "first N training images (0 = all)")
       .range(0, 1e9)
       .flag("--train-samples");
@@ -92,6 +93,10 @@ const ConfigTable<TrainConfig>& train_config_table() {
 TrainConfig train_config_parse(const YAML::Node& node) {
   TrainConfig c;
   train_config_table().parse(node, c);
+  if (c.recipe == Recipe::kShortcut && c.marker_mode == MarkerMode::kNone)
+    throw StitchError(
+        "shortcut.mode: none plants no markers; use pixel, pixel_loc or rand (or recipe: "
+        "standard)");
   data_config_check(c.data);
   return c;
 }

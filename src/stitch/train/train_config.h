@@ -10,6 +10,7 @@
 #include "stitch/config/config_table.h"
 #include "stitch/data/data_source.h"
 #include "stitch/data/markers.h"
+#include "stitch/objectives/schedule.h"
 
 namespace stitch {
 
@@ -30,10 +31,10 @@ struct TrainConfig {
   int64_t batch_size = 128;
   std::string optimizer = "sgd";  // sgd (Nesterov momentum) | adam
   double lr = 0.05, momentum = 0.9, weight_decay = 5e-4;
-  std::string schedule = "cosine";  // cosine | step | constant (per iteration)
-  int64_t train_samples = 0;        // first n training images (0 = all 60k)
-  int64_t train_per_class = 0;      // or n per class (0 = off)
-  int64_t test_samples = 0;         // first n test images (0 = all 10k)
+  Schedule schedule = Schedule::kCosine;  // per iteration
+  int64_t train_samples = 0;              // first n training images (0 = all 60k)
+  int64_t train_per_class = 0;            // or n per class (0 = off)
+  int64_t test_samples = 0;               // first n test images (0 = all 10k)
   AugmentOptions augment;
   DataConfig data;
   std::string device = "auto";

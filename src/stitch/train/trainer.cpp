@@ -16,12 +16,12 @@
 #include "stitch/metrics/evaluate.h"
 #include "stitch/model/model_io.h"
 #include "stitch/model/staged_model.h"
+#include "stitch/objectives/schedule.h"
 #include "stitch/util/device.h"
 #include "stitch/util/error.h"
 #include "stitch/util/fs.h"
 #include "stitch/util/progress.h"
 #include "stitch/util/provenance.h"
-#include "stitch/util/schedule.h"
 #include "stitch/util/version.h"
 
 namespace stitch {

@@ -1,4 +1,4 @@
-#include "stitch/job/stitch_config.h"
+#include "stitch/job/settings.h"
 
 #include <fmt/format.h>
 
@@ -18,8 +18,8 @@ const std::vector<std::string>& EnumNames<BnMode>::names() {
 
 namespace {
 // Names, the jobs a sweep expands into, and the data of every job.
-void rows_jobs_data(ConfigTable<StitchConfig>& t) {
-  using C = StitchConfig;
+void rows_jobs_data(ConfigTable<Settings>& t) {
+  using C = Settings;
   t.add("name", &C::name, "experiment name: outputs go to <out_dir>/<name>/")
       .flag("--name")
       .affects(Affects::kNothing);
@@ -44,8 +44,8 @@ void rows_jobs_data(ConfigTable<StitchConfig>& t) {
 }
 
 // The optimisation of trained methods and the fits of closed-form ones.
-void rows_training(ConfigTable<StitchConfig>& t) {
-  using C = StitchConfig;
+void rows_training(ConfigTable<Settings>& t) {
+  using C = Settings;
   t.add("train.epochs", &C::epochs, "epochs of trained methods")
       .range(1, 10000)
       .flag("--epochs")
@@ -58,7 +58,6 @@ void rows_training(ConfigTable<StitchConfig>& t) {
       .range(0, 1)
       .affects(Affects::kTrained);
   t.add("train.schedule", &C::schedule, "learning-rate schedule, per iteration")
-      .choices({"step", "cosine", "constant"})
       .affects(Affects::kTrained);
   t.add("train.init", &C::init, "stitch-layer init for trained methods").affects(Affects::kTrained);
   t.add("train.ridge", &C::ridge, "ridge of the least-squares fit (0 = pinv)")
@@ -76,12 +75,11 @@ void rows_training(ConfigTable<StitchConfig>& t) {
 }
 
 // The shortcut testbed's markers, the stitch layer and the method-specific losses and fits.
-void rows_markers_layer(ConfigTable<StitchConfig>& t) {
-  using C = StitchConfig;
+void rows_markers_layer(ConfigTable<Settings>& t) {
+  using C = Settings;
   t.add("train.markers", &C::train_markers,
         "shortcut testbed: plant class markers in the stitch-training images (rand: random "
         "patterns, the control)")
-      .choices({"none", "pixel", "pixel_loc", "rand"})
       .affects(Affects::kEveryJob);
   t.add("train.marker_prob", &C::train_marker_prob,
         "share of training images that carry their class marker")
@@ -90,7 +88,6 @@ void rows_markers_layer(ConfigTable<StitchConfig>& t) {
   t.add("marker_style", &C::marker_style,
         "markers of train.markers and eval.markers on grey images: the class's binary pattern, "
         "or a solid square at the class's grey level (the analogue of class colours)")
-      .choices({"pattern", "level"})
       .affects(Affects::kEveryJob);
   t.add("stitch.bn_before", &C::bn_before, "BatchNorm before the stitch layer")
       .affects(Affects::kEveryJob);
@@ -120,8 +117,8 @@ void rows_markers_layer(ConfigTable<StitchConfig>& t) {
 }
 
 // Evaluations beyond clean accuracy, and where a job runs.
-void rows_evaluation(ConfigTable<StitchConfig>& t) {
-  using C = StitchConfig;
+void rows_evaluation(ConfigTable<Settings>& t) {
+  using C = Settings;
   t.add("eval.robust_samples", &C::robust_samples,
         "PGD-L-inf robust accuracy on the first N test images (0 = off)")
       .range(0, 1e9)
@@ -136,7 +133,6 @@ void rows_evaluation(ConfigTable<StitchConfig>& t) {
       .range(1e-9, 1)
       .affects(Affects::kEveryJob);
   t.add("eval.markers", &C::markers, "excess agreement with shortcut markers")
-      .choices({"none", "pixel", "pixel_loc", "rand"})
       .affects(Affects::kEveryJob);
   add_device_threads(t);
   t.add("tf32", &C::tf32,
@@ -148,9 +144,9 @@ void rows_evaluation(ConfigTable<StitchConfig>& t) {
 
 }  // namespace
 
-const ConfigTable<StitchConfig>& stitch_settings_table() {
-  static const ConfigTable<StitchConfig> t = [] {
-    ConfigTable<StitchConfig> t;
+const ConfigTable<Settings>& settings_table() {
+  static const ConfigTable<Settings> t = [] {
+    ConfigTable<Settings> t;
     rows_jobs_data(t);
     rows_training(t);
     rows_markers_layer(t);
@@ -160,41 +156,23 @@ const ConfigTable<StitchConfig>& stitch_settings_table() {
   return t;
 }
 
-const ConfigTable<StitchConfig>& stitch_config_table() {
-  using C = StitchConfig;
-  static const ConfigTable<C> t = [] {
-    ConfigTable<C> t = stitch_settings_table();
-    t.add("front", &C::front, "front model (TorchScript file)").affects(Affects::kIdentity);
-    t.add("end", &C::end, "end model (TorchScript file)").affects(Affects::kIdentity);
-    t.add("front_point", &C::front_point, "cut of the front model (stitch layers lists them)")
-        .affects(Affects::kIdentity);
-    t.add("end_point", &C::end_point, "cut of the end model").affects(Affects::kIdentity);
-    return t;
-  }();
-  return t;
-}
-
-void stitch_settings_check(const StitchConfig& c) {
+void settings_check(const Settings& c) {
   if (c.methods.empty()) throw StitchError("config key 'methods' is empty");
   for (const auto& m : c.methods) method_get(m);
   if (c.seeds.empty()) throw StitchError("config key 'seeds' is empty");
   data_config_check(c.data);
 }
 
-StitchConfig stitch_config_parse(const YAML::Node& node) {
-  StitchConfig c;
-  stitch_config_table().parse(node, c);
-  if (c.front.empty() || c.end.empty())
-    throw StitchError("config needs 'front' and 'end' model files");
-  if (c.front_point.empty() || c.end_point.empty())
-    throw StitchError(
-        "config needs 'front_point' and 'end_point' (stitch layers MODEL.pt lists them)");
-  stitch_settings_check(c);
-  return c;
-}
-
-YAML::Node stitch_config_dump(const StitchConfig& c) {
-  return stitch_config_table().dump(c);
+YAML::Node job_config_dump(const JobSpec& job, const Settings& c) {
+  Settings one = c;
+  one.methods = {job.method};
+  one.seeds = {job.seed};
+  YAML::Node n = settings_table().dump(one);
+  n["front"] = job.front_model;
+  n["end"] = job.end_model;
+  n["front_point"] = job.front_point;
+  n["end_point"] = job.end_point;
+  return n;
 }
 
 }  // namespace stitch

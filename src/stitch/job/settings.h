@@ -1,6 +1,7 @@
 #pragma once
-// Settings of one stitching experiment (`stitch run experiment.yaml`): a model pair, a point pair,
-// a list of methods and seeds. Every method x seed is one job with its own output folder.
+// The settings a sweep's jobs share (everything of a `stitch run` / `stitch sweep` config but the
+// models and their points): methods, seeds, data, training, stitch layer, FuLA, evaluations. One
+// job is a JobSpec (which models, where cut, which method and seed) run under these Settings.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -9,6 +10,8 @@
 
 #include "stitch/config/config_table.h"
 #include "stitch/data/data_source.h"
+#include "stitch/data/marker_mode.h"
+#include "stitch/objectives/schedule.h"
 
 namespace stitch {
 
@@ -25,11 +28,9 @@ struct EnumNames<BnMode> {
   static const std::vector<std::string>& names();
 };
 
-struct StitchConfig {
+struct Settings {
   std::string name = "stitch";  // experiment name: outputs go to <out_dir>/<name>/
   std::string out_dir = "runs";
-  std::string front, end;  // TorchScript files
-  std::string front_point, end_point;
   std::vector<std::string> methods{"dm_closed", "fula"};
   std::vector<int64_t> seeds{0};
   DataConfig data;  // the data set (Fashion-MNIST by default) and its sample counts:
@@ -37,16 +38,16 @@ struct StitchConfig {
   // trained methods (docs/methods.md §1.5 defaults)
   int64_t epochs = 5, batch_size = 128;
   double lr = 1e-3, weight_decay = 1e-4;
-  std::string schedule = "step";  // step (x0.1 at 1/3, 2/3) | cosine | constant, per iteration
+  Schedule schedule = Schedule::kStep;  // per iteration: x0.1 at 1/3 and 2/3
   StitchInit init = StitchInit::kLstsq;
   double ridge = 0.0;  // ridge for lstsq (0 = pinv)
   BnMode bn_mode = BnMode::kEval;
   double iso_lambda = 0.0;  // AdamO-style isometry step weight (0 = off)
   bool amp = false;         // autocast the stitched forward + loss to bfloat16
   // shortcut testbed: markers planted in the stitch-training (and init) images
-  std::string train_markers = "none";    // none | pixel | pixel_loc | rand
-  double train_marker_prob = 1.0;        // share of training images that carry a marker
-  std::string marker_style = "pattern";  // pattern | level (grey images: solid class grey level)
+  MarkerMode train_markers = MarkerMode::kNone;
+  double train_marker_prob = 1.0;                    // share of training images that carry a marker
+  MarkerStyle marker_style = MarkerStyle::kPattern;  // level: solid class grey level (grey)
   // stitch layer
   bool bn_before = false, bn_after = false;
   int64_t rank = 0;
@@ -61,21 +62,27 @@ struct StitchConfig {
   int64_t robust_samples = 0;  // PGD-L-inf robust accuracy of the stitched model (0 = off)
   int64_t robust_steps = 20;
   double robust_epsilon = 0.1, robust_alpha = 0.01;
-  std::string markers =
-      "none";  // excess agreement with shortcut markers: none|pixel|pixel_loc|rand
+  MarkerMode markers = MarkerMode::kNone;  // excess agreement with shortcut markers
   std::string device = "auto";
   int64_t threads = 0;
   bool tf32 = false;  // let CUDA matmuls and convolutions use TF32 (off: float32 as on the CPU)
 };
 
-// The settings every job shares (name, out_dir, methods, seeds and the data, train, stitch,
-// fula, procrustes, eval sections, device, threads): the part a sweep shares across its jobs.
-const ConfigTable<StitchConfig>& stitch_settings_table();
-// stitch_settings_table() plus front, end, front_point and end_point.
-const ConfigTable<StitchConfig>& stitch_config_table();
+// One job: the two models (TorchScript files), where each is cut, the method and the seed.
+struct JobSpec {
+  std::string front_model, end_model;
+  std::string front_point, end_point;
+  std::string method;
+  int64_t seed = 0;
+};
 
-StitchConfig stitch_config_parse(const YAML::Node& node);  // validates; unknown keys suggested
-YAML::Node stitch_config_dump(const StitchConfig& c);
-void stitch_settings_check(const StitchConfig& c);  // methods known, lists not empty, data sane
+// The rows of Settings (name, out_dir, methods, seeds and the data, train, stitch, fula,
+// procrustes, eval sections, device, threads), each with what it affects (a job's key).
+const ConfigTable<Settings>& settings_table();
+void settings_check(const Settings& c);  // methods known, lists not empty, data sane
+
+// The `stitch run` config that reproduces one job (its config.resolved.yaml): the settings, its
+// models and points, and methods/seeds lists of one.
+YAML::Node job_config_dump(const JobSpec& job, const Settings& c);
 
 }  // namespace stitch
