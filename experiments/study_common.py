@@ -71,11 +71,9 @@ def provenance_line(runs, names, times_file):
             torch.add(r.get("torch_version", "?"))
             devices.add(r.get("device", "?"))
     secs, dates = 0, []
-    path = pathlib.Path(runs) / times_file
-    for line in path.read_text().splitlines() if path.exists() else []:
-        name, s, date = line.split("\t")[:3]
+    for name, s, date in times_lines(runs, times_file):
         if name in names:
-            secs += int(s)
+            secs += s
             dates.append(date)
     when = f"; wall time {secs // 60} min {secs % 60} s, finished {max(dates)}" if dates else ""
     return (f"Runs: commit {', '.join(sorted(commits))}, LibTorch {', '.join(sorted(torch))}, "
@@ -83,15 +81,21 @@ def provenance_line(runs, names, times_file):
             "builds and other runs).")
 
 
+def times_lines(runs, times_file):
+    """(name, seconds, UTC date) per line of a times file in runs/ (none if it is missing)."""
+    path = pathlib.Path(runs) / times_file
+    for line in path.read_text().splitlines() if path.exists() else []:
+        name, secs, date = line.split("\t")[:3]
+        yield name, int(secs), date
+
+
 def piece_times(runs, times_file, names=None):
     """[(name, seconds)] from a times file, in first-seen order; a piece that was stopped and
     resumed has a line per run, and its wall time is their sum. names: only these."""
-    path = pathlib.Path(runs) / times_file
     out = {}
-    for line in path.read_text().splitlines() if path.exists() else []:
-        name, secs = line.split("\t")[:2]
+    for name, secs, _ in times_lines(runs, times_file):
         if names is None or name in names:
-            out[name] = out.get(name, 0) + int(secs)
+            out[name] = out.get(name, 0) + secs
     return list(out.items())
 
 
