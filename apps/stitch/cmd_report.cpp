@@ -14,11 +14,13 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
 
 #include "commands.h"
 #include "config_cli.h"
 #include "stitch/results/result_row.h"
 #include "stitch/results/results.h"
+#include "stitch/sweep/collect_dir.h"
 #include "stitch/util/error.h"
 #include "stitch/util/version.h"
 
@@ -49,7 +51,20 @@ namespace fs = std::filesystem;
 struct ReportConfig {
   std::string dir, out, metric = "stitched_acc", compare, control;
   std::vector<std::string> similarity;
+  bool collect = true;
 };
+
+// Rebuilds a sweep folder's results files from its job folders (a Slurm array's shards may each
+// have collected before the last one finished); a folder that cannot be re-planned is read as it
+// is, with a warning.
+void collect_first(const std::string& dir) {
+  std::string why;
+  const int64_t rows = sweep_collect_dir(dir, &why);
+  if (rows >= 0)
+    spdlog::info("report: {} collected from its job folders ({} rows)", dir, rows);
+  else
+    spdlog::warn("report: {} read as it is, not collected: {}", dir, why);
+}
 
 // The metrics a report can draw: the declared result columns with a unit (shares and
 // differences of shares) and the distances and agreements without one.
@@ -106,6 +121,10 @@ const ConfigTable<ReportConfig>& report_table() {
           "a control sweep's folder (random-init front, rand markers): subtracted cell by cell, "
           "with intervals")
         .flag("--control");
+    t.add("collect", &C::collect,
+          "first rebuild results.jsonl of the sweep (and the control) from its job folders "
+          "(loads its models; off: read the results files as they are)")
+        .flag("--collect");
     return t;
   }();
   return t;
@@ -122,6 +141,9 @@ void add_report(CLI::App& app, std::function<int()>& run) {
       ReportConfig c;
       report_table().parse(cli->node(), c);
       if (c.dir.empty()) throw StitchError("report: give a sweep's output folder (runs/<name>)");
+      if (c.collect)
+        for (const std::string& d : {c.dir, c.control})
+          if (!d.empty() && fs::is_directory(d)) collect_first(d);
       if (!fs::exists(c.dir + "/results.jsonl"))
         throw StitchError(fmt::format(
             "'{}' has no results.jsonl; give a sweep's output folder (runs/<name>) after "

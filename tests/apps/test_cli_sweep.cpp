@@ -247,6 +247,47 @@ TEST(CliSweep, ReportWritesMarkdownAndFigures) {
   expect_one_line_error(run_cli("report " + dir), "has no results.jsonl");
 }
 
+// The report collects first: a results.jsonl that lost rows (a shard's collect that ran before
+// the last shard finished) is rebuilt from the job folders, also from a moved sweep folder;
+// with collect off, or without a resolved sweep, the file is read as it is.
+TEST(CliSweep, ReportCollectsTheJobFoldersFirst) {
+  const std::string dir = stitch::test::temp_dir();
+  ASSERT_EQ(run_cli("sweep run " + sweep_file(dir, "[dm_closed]")).rc, 0);
+  fs::rename(dir + "/runs/k", dir + "/moved");
+  const std::string rows = dir + "/moved/results.jsonl";
+  auto lines = [&] {
+    std::ifstream in(rows);
+    int n = 0;
+    for (std::string l; std::getline(in, l);) n += !l.empty();
+    return n;
+  };
+  const int all = lines();
+  ASSERT_EQ(all, 4);
+  auto keep_one = [&] {
+    std::ifstream in(rows);
+    std::string first;
+    std::getline(in, first);
+    in.close();
+    std::ofstream(rows, std::ios::trunc) << first << "\n";
+  };
+  keep_one();
+  auto r = run_cli("report " + dir + "/moved --set collect=false");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(lines(), 1) << "collect off: read as it is";
+  r = run_cli("report " + dir + "/moved");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(lines(), all) << r.out;
+  EXPECT_NE(r.out.find("collected from its job folders (4 rows)"), std::string::npos) << r.out;
+  keep_one();
+  fs::remove(dir + "/moved/sweep.resolved.yaml");
+  r = run_cli("report " + dir + "/moved");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(lines(), 1);
+  EXPECT_NE(r.out.find("read as it is, not collected: it has no sweep.resolved.yaml"),
+            std::string::npos)
+      << r.out;
+}
+
 // Replicates and paired comparisons from the command line: two closed-form methods on two model
 // pairs of one condition (closed forms ignore the seed, so the model pairs are the replicates).
 // --compare prints each cell's difference with its interval over images and replicates;
