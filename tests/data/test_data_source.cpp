@@ -165,6 +165,23 @@ TEST(DataSource, BadHdf5FilesAreOneLineErrors) {
     write_h5(q, "", at::zeros({3, 1, 4, 4}), at::tensor({0.0, 2.0, 2.5}, at::kDouble));
     H5::H5File w(dir + "/whole.h5", H5F_ACC_TRUNC);  // float labels that are whole numbers
     write_h5(w, "", at::zeros({2, 1, 4, 4}), at::tensor({1.0, 3.0}, at::kDouble));
+    H5::H5File c(dir + "/nhwc.h5", H5F_ACC_TRUNC);  // channels last, as numpy and PIL give them
+    write_h5(c, "", at::zeros({2, 8, 8, 3}), at::zeros({2}, at::kLong));
+    // int16 pixels, and labels stored as text (two fixed-length strings "cat", "dog")
+    hsize_t d4[4] = {2, 1, 4, 4}, n2 = 2;
+    const std::vector<int16_t> px(32, 7);
+    const int64_t lab[2] = {0, 1};
+    H5::H5File i(dir + "/int16.h5", H5F_ACC_TRUNC);
+    i.createDataSet("images", H5::PredType::NATIVE_INT16, H5::DataSpace(4, d4))
+        .write(px.data(), H5::PredType::NATIVE_INT16);
+    i.createDataSet("labels", H5::PredType::NATIVE_INT64, H5::DataSpace(1, &n2))
+        .write(lab, H5::PredType::NATIVE_INT64);
+    H5::H5File t(dir + "/text.h5", H5F_ACC_TRUNC);
+    const at::Tensor im = at::zeros({2, 1, 4, 4});
+    t.createDataSet("images", H5::PredType::NATIVE_FLOAT, H5::DataSpace(4, d4))
+        .write(im.data_ptr(), H5::PredType::NATIVE_FLOAT);
+    const H5::StrType st(H5::PredType::C_S1, 4);
+    t.createDataSet("labels", st, H5::DataSpace(1, &n2)).write("cat\0dog", st);
   }
   {  // a truncated copy of a valid file
     const std::string whole = test::read_file(dir + "/n.h5");
@@ -179,6 +196,12 @@ TEST(DataSource, BadHdf5FilesAreOneLineErrors) {
   EXPECT_NE(err("n.h5").find("5 images but 4 labels"), std::string::npos);
   EXPECT_NE(err("neg.h5").find("label -1 is out of range"), std::string::npos);
   EXPECT_NE(err("rank.h5").find("images has 3 dimensions, expected 4"), std::string::npos);
+  EXPECT_NE(err("rank.h5").find("add a channel axis"), std::string::npos);
+  EXPECT_NE(
+      err("nhwc.h5").find("images are [2, 8, 8, 3], channels last; store them as [N, C, H, W]"),
+      std::string::npos);
+  EXPECT_NE(err("int16.h5").find("images must be uint8 (0..255) or float"), std::string::npos);
+  EXPECT_NE(err("text.h5").find("labels must be integer class indices"), std::string::npos);
   EXPECT_NE(err("trunc.h5").find("cannot be read"), std::string::npos);
   EXPECT_NE(err("frac.h5").find("label 2.5 (row 2) is not a whole number"), std::string::npos);
   EXPECT_TRUE(

@@ -17,11 +17,21 @@ at::Tensor images_read(H5::H5File& f, const std::string& images, const std::stri
   const int rank = ds.getSpace().getSimpleExtentNdims();
   if (rank != 4)
     throw StitchError(fmt::format(
-        "HDF5 data '{}': images has {} dimensions, expected 4 [N, C, H, W]", where, rank));
+        "HDF5 data '{}': images has {} dimensions, expected 4 [N, C, H, W]{}", where, rank,
+        rank == 3 ? " (grey images: add a channel axis, images[:, None] in numpy)" : ""));
+  std::vector<hsize_t> dims(4);
+  ds.getSpace().getSimpleExtentDims(dims.data());
+  if ((dims[3] == 1 || dims[3] == 3) && dims[1] > 4)
+    throw StitchError(fmt::format(
+        "HDF5 data '{}': images are [{}, {}, {}, {}], channels last; store them as [N, C, H, W] "
+        "(images.transpose(0, 3, 1, 2) in numpy)",
+        where, dims[0], dims[1], dims[2], dims[3]));
   const bool bytes = ds.getTypeClass() == H5T_INTEGER && ds.getIntType().getSize() == 1;
   if (!bytes && ds.getTypeClass() != H5T_FLOAT)
-    throw StitchError(
-        fmt::format("HDF5 data '{}': images must be uint8 or float, not another type", where));
+    throw StitchError(fmt::format(
+        "HDF5 data '{}': images must be uint8 (0..255) or float, not another type; convert them "
+        "(e.g. images.astype(np.float32) / 255)",
+        where));
   if (!bytes) return hdf5::dataset_read(f, images, -1, at::kFloat, H5::PredType::NATIVE_FLOAT);
   return hdf5::dataset_read(f, images, -1, at::kByte, H5::PredType::NATIVE_UINT8)
       .to(at::kFloat)
@@ -33,7 +43,13 @@ at::Tensor images_read(H5::H5File& f, const std::string& images, const std::stri
 at::Tensor labels_read(H5::H5File& f, const std::string& labels, const std::string& where) {
   if (f.openDataSet(labels).getSpace().getSimpleExtentNdims() != 1)
     throw StitchError(fmt::format("HDF5 data '{}': labels must be one-dimensional [N]", where));
-  if (f.openDataSet(labels).getTypeClass() != H5T_FLOAT)
+  const H5T_class_t type = f.openDataSet(labels).getTypeClass();
+  if (type != H5T_FLOAT && type != H5T_INTEGER && type != H5T_ENUM)  // h5py writes bool as enum
+    throw StitchError(fmt::format(
+        "HDF5 data '{}': labels must be integer class indices 0..K-1 (not text or another "
+        "type); map them to integers first",
+        where));
+  if (type != H5T_FLOAT)
     return hdf5::dataset_read(f, labels, -1, at::kLong, H5::PredType::NATIVE_INT64);
   const at::Tensor v = hdf5::dataset_read(f, labels, -1, at::kDouble, H5::PredType::NATIVE_DOUBLE);
   const at::Tensor bad = (v != v.round()).nonzero();
