@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 
@@ -33,6 +35,26 @@ TEST(Fs, AtomicWriteReplacesExistingFile) {
   std::string s;
   in >> s;
   EXPECT_EQ(s, "new");
+}
+
+// An append that fails part way (here the file-size limit, as a disk filling up) takes its
+// partial line back; a partial line left by a killed writer does not swallow the next line.
+TEST(Fs, AppendLeavesNoPartialLineAndStartsAfterACutOne) {
+  const std::string path = test::temp_dir() + "/rows.jsonl";
+  file_append_line(path, "{\"a\": 1}");
+  const auto before = fs::file_size(path);
+  rlimit old{};
+  getrlimit(RLIMIT_FSIZE, &old);
+  const rlimit lim{before + 10, old.rlim_max};
+  auto* const saved = std::signal(SIGXFSZ, SIG_IGN);
+  setrlimit(RLIMIT_FSIZE, &lim);
+  EXPECT_THROW(file_append_line(path, std::string(100, 'x')), StitchError);
+  setrlimit(RLIMIT_FSIZE, &old);
+  std::signal(SIGXFSZ, saved);
+  EXPECT_EQ(fs::file_size(path), before) << "the partial line was taken back";
+  std::ofstream(path, std::ios::app) << "{\"b\": ";  // a writer killed mid-line
+  file_append_line(path, "{\"c\": 3}");
+  EXPECT_EQ(test::read_file(path), "{\"a\": 1}\n{\"b\": \n{\"c\": 3}\n");
 }
 
 TEST(Fs, UnwritableOrMissingFolderIsAClearError) {

@@ -141,15 +141,21 @@ void file_write_atomic(const std::string& path,
 
 void file_append_line(const std::string& path, const std::string& line) {
   FileLock lock(path + ".lock");
-  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  const int fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0)
     throw StitchError(fmt::format("cannot append to '{}': {}", path, std::strerror(errno)));
-  const std::string text = line + "\n";
+  // A line cut short by a killed or failed writer has no newline: start ours on a line of its
+  // own, so the cut one stays unreadable alone (readers skip it) instead of taking ours with it.
+  const off_t size = ::lseek(fd, 0, SEEK_END);
+  char last = '\n';
+  if (size > 0 && ::pread(fd, &last, 1, size - 1) != 1) last = '\n';
+  const std::string text = (last == '\n' ? "" : "\n") + line + "\n";
   const ssize_t n = ::write(fd, text.data(), text.size());
-  const int rc = ::fsync(fd);
+  const int rc = n == static_cast<ssize_t>(text.size()) ? ::fsync(fd) : -1;
+  if (rc != 0 && size >= 0 && ::ftruncate(fd, size) != 0)  // take the partial line back
+    spdlog::debug("'{}': a partial line stays; the next append starts a new line", path);
   ::close(fd);
-  if (n != static_cast<ssize_t>(text.size()) || rc != 0)
-    throw StitchError(fmt::format("cannot append to '{}' (disk full?)", path));
+  if (rc != 0) throw StitchError(fmt::format("cannot append to '{}' (disk full?)", path));
 }
 
 namespace {
