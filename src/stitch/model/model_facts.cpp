@@ -7,34 +7,42 @@
 
 namespace stitch {
 
+namespace {
+std::vector<std::string> cuttable_names(const std::vector<StitchPoint>& boundaries) {
+  std::vector<std::string> out;
+  for (const auto& p : boundaries)
+    if (p.cuttable) out.push_back(p.name);
+  return out;
+}
+}  // namespace
+
 ModelFacts model_facts(const StagedModel& m) {
   return ModelFacts{m.path(), "", "", m.boundaries(), m.meta().stitch_points};
 }
 
 size_t boundary_index(const std::vector<StitchPoint>& boundaries, const std::string& path,
                       const std::string& name) {
-  std::vector<std::string> valid;
-  for (const auto& p : boundaries)
-    if (p.cuttable) valid.push_back(p.name);
   for (size_t i = 0; i < boundaries.size(); ++i) {
     if (boundaries[i].name != name) continue;
     if (!boundaries[i].cuttable)
       throw StitchError(fmt::format("stitch point '{}' in {} is not cuttable: {}; valid points: {}",
-                                    name, path, boundaries[i].reason, fmt::join(valid, ", ")));
+                                    name, path, boundaries[i].reason,
+                                    fmt::join(cuttable_names(boundaries), ", ")));
     return i;
   }
   throw StitchError(fmt::format("unknown stitch point '{}' in {}; valid points: {}", name, path,
-                                fmt::join(valid, ", ")));
+                                fmt::join(cuttable_names(boundaries), ", ")));
 }
 
 const StitchPoint& facts_point(const ModelFacts& m, const std::string& name) {
   return m.boundaries[boundary_index(m.boundaries, m.path, name)];
 }
 
-std::vector<std::string> facts_cuttable(const ModelFacts& m) {
+std::vector<std::string> facts_recommended(const ModelFacts& m) {
+  if (!m.recommended.empty()) return m.recommended;
   std::vector<std::string> out;
   for (const auto& p : m.boundaries)
-    if (p.cuttable) out.push_back(p.name);
+    if (p.cuttable && p.depth == 1) out.push_back(p.name);
   return out;
 }
 
@@ -43,12 +51,9 @@ std::vector<std::string> facts_points_resolve(const ModelFacts& m,
                                               const char* which) {
   std::vector<std::string> out;
   if (list.size() == 1 && list[0] == "all") {
-    out = facts_cuttable(m);
+    out = cuttable_names(m.boundaries);
   } else if (list.size() == 1 && list[0] == "recommended") {
-    out = m.recommended;
-    if (out.empty())  // a model without our metadata: its top-level blocks
-      for (const auto& p : m.boundaries)
-        if (p.cuttable && p.depth == 1) out.push_back(p.name);
+    out = facts_recommended(m);
   } else {
     for (const auto& p : list) {
       try {

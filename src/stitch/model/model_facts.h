@@ -27,7 +27,9 @@ size_t boundary_index(const std::vector<StitchPoint>& boundaries, const std::str
                       const std::string& name);
 
 const StitchPoint& facts_point(const ModelFacts& m, const std::string& name);  // as point()
-std::vector<std::string> facts_cuttable(const ModelFacts& m);  // names, in forward order
+// The model's recommended points, or its top-level cuttable points when it recommends none (a
+// model without our metadata).
+std::vector<std::string> facts_recommended(const ModelFacts& m);
 // The points a sweep's list names: [all] (every cuttable point), [recommended] (the model's,
 // else its top-level cuttable points) or explicit names (checked). `which`: "front" or "end".
 std::vector<std::string> facts_points_resolve(const ModelFacts& m,

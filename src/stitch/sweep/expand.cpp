@@ -182,11 +182,8 @@ Expansion sweep_expand(const SweepConfig& c, const std::vector<ModelFacts>& mode
 
 std::vector<std::string> downstream_points(const ModelFacts& end, const std::string& end_point,
                                            const Settings& c) {
-  std::vector<std::string> cand = c.fula_points;
-  if (cand.empty()) cand = end.recommended;
-  if (cand.empty())
-    for (const auto& p : end.boundaries)
-      if (p.cuttable && p.depth == 1) cand.push_back(p.name);
+  const std::vector<std::string> cand =
+      c.fula_points.empty() ? facts_recommended(end) : c.fula_points;
   const size_t j = facts_point(end, end_point).position;
   std::vector<std::pair<size_t, std::string>> after;
   for (const auto& p : cand) {

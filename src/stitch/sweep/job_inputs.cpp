@@ -154,8 +154,8 @@ ShardData::ShardData(const Plan& plan)
   test = data_load(c.data, "test", c.test_samples);
   for (const auto& m : plan.models)
     data_check_classes(c.data, {&train, &test}, m.path, m.model.num_classes());
-  if (c.train_markers !=
-      MarkerMode::kNone) {  // the shortcut testbed: marked stitch-training images
+  // The shortcut testbed: marked stitch-training images.
+  if (c.train_markers != MarkerMode::kNone) {
     int64_t classes =
         std::max(train.labels.max().item<int64_t>(), test.labels.max().item<int64_t>()) + 1;
     for (const auto& m : plan.models) classes = std::max(classes, m.model.num_classes());
